@@ -1,0 +1,73 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// An Event is one item of the stream returned by Events: a Notification,
+// Connected, Disconnected, Rejected or Dropped. Consumers type-switch on it.
+type Event interface {
+	event()
+}
+
+// Notification is an event the server published on a subscribed topic.
+type Notification struct {
+	Topic         string          // topicName, such as "v2.users.{id}.presence"
+	Version       string          // envelope version, such as "2"
+	CorrelationID string          // metadata.CorrelationId; not unique per event
+	Body          json.RawMessage // eventBody, undecoded; see Decode
+	Received      time.Time       // when the frame was read
+}
+
+// Connected reports that a connection is up and the whole topic set is
+// subscribed on it. Every notification published after it is delivered.
+type Connected struct {
+	ChannelID string
+	// Reconnect is false for the first connection of Run.
+	Reconnect bool
+	// Gap reports that events may have been missed since the previous
+	// connection: Genesys keeps nothing for a closed socket, so backfill
+	// over REST.
+	Gap bool
+	// Downtime is how long no connection was up; zero for the first.
+	Downtime time.Duration
+}
+
+// Disconnected reports that a connection was lost, or that an attempt to
+// connect failed, and when the next attempt starts.
+type Disconnected struct {
+	ChannelID string // empty when no channel was reached
+	Err       error
+	RetryIn   time.Duration
+}
+
+// Rejected reports a topic that the server refused to subscribe. The topic
+// has been removed from the set.
+type Rejected struct {
+	Topic              string
+	Reason             string
+	MissingPermissions []string
+}
+
+// Dropped reports that Count notifications were discarded at this point of
+// the stream because the consumer fell behind and the buffer was full.
+type Dropped struct {
+	Count int
+}
+
+func (Notification) event() {}
+func (Connected) event()    {}
+func (Disconnected) event() {}
+func (Rejected) event()     {}
+func (Dropped) event()      {}
+
+// Decode unmarshals the body of n into a T.
+func Decode[T any](n Notification) (T, error) {
+	var v T
+	if err := json.Unmarshal(n.Body, &v); err != nil {
+		return v, fmt.Errorf("notify: decoding %s body: %w", n.Topic, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,164 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/gcnotify/notify/internal/genesys"
+)
+
+// restTimeout bounds every REST call.
+const restTimeout = 30 * time.Second
+
+// genesysTransport speaks the Genesys Cloud Notifications API: a channel
+// over REST, subscriptions over REST, events on a WebSocket. It reuses its
+// channel across reconnects until the channel is gone.
+type genesysTransport struct {
+	cfg    *config
+	tokens *tokens
+	api    genesys.API
+	ch     *genesys.Channel // the channel to reuse, nil for a new one
+}
+
+func newGenesysTransport(cfg *config, tok *tokens) *genesysTransport {
+	return &genesysTransport{
+		cfg:    cfg,
+		tokens: tok,
+		api:    genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Token: tok.token},
+	}
+}
+
+// rest runs one REST call with a bounded time. A 401 makes it fetch a new
+// token and try once more; a second 401 is ErrUnauthorized.
+func (t *genesysTransport) rest(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	err := apiError(call(ctx))
+	if statusOf(err) != http.StatusUnauthorized {
+		return err
+	}
+	t.tokens.invalidate()
+	if err = apiError(call(ctx)); statusOf(err) == http.StatusUnauthorized {
+		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return err
+}
+
+func (t *genesysTransport) connect(ctx context.Context, topics []string, why error) (link, []Rejected, error) {
+	if errors.Is(why, ErrChannelGone) || errors.Is(why, ErrTokenRevoked) {
+		t.ch = nil
+	}
+	if t.ch != nil {
+		l, rej, err := t.open(ctx, *t.ch, topics)
+		if !errors.Is(err, ErrChannelGone) {
+			return l, rej, err
+		}
+		t.cfg.logger.Info("notify: channel gone, creating a new one", "channel", t.ch.ID)
+		t.ch = nil
+	}
+	var ch genesys.Channel
+	err := t.rest(ctx, func(ctx context.Context) (err error) {
+		ch, err = t.api.CreateChannel(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	t.ch = &ch
+	return t.open(ctx, ch, topics)
+}
+
+// open dials the channel's socket and then subscribes the set, so that
+// every event published after open returns reaches the socket.
+func (t *genesysTransport) open(ctx context.Context, ch genesys.Channel, topics []string) (link, []Rejected, error) {
+	if err := t.cfg.checkStreamURL(ch.ConnectURI); err != nil {
+		return nil, nil, err
+	}
+	conn, resp, err := websocket.Dial(ctx, ch.ConnectURI, &websocket.DialOptions{HTTPClient: t.cfg.httpClient})
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return nil, nil, fmt.Errorf("%w: %s", ErrChannelGone, ch.ID)
+		}
+		return nil, nil, fmt.Errorf("notify: dialing channel %s: %w", ch.ID, err)
+	}
+	conn.SetReadLimit(t.cfg.readLimit)
+	l := &genesysLink{t: t, id: ch.ID, conn: conn}
+	rej, err := l.update(ctx, topics, topics, nil)
+	if err != nil {
+		conn.CloseNow()
+		return nil, nil, err
+	}
+	return l, rej, nil
+}
+
+type genesysLink struct {
+	t    *genesysTransport
+	id   string
+	conn *websocket.Conn
+}
+
+func (l *genesysLink) channelID() string { return l.id }
+
+func (l *genesysLink) read(ctx context.Context) (frame, error) {
+	typ, data, err := l.conn.Read(ctx)
+	if err != nil {
+		return frame{}, fmt.Errorf("notify: reading channel %s: %w", l.id, err)
+	}
+	if typ != websocket.MessageText {
+		return frame{kind: frameInvalid, err: errors.New("notify: unexpected binary frame")}, nil
+	}
+	m, err := genesys.Decode(data)
+	if err != nil {
+		return frame{kind: frameInvalid, err: err}, nil
+	}
+	switch m.Kind {
+	case genesys.Heartbeat:
+		return frame{kind: frameKeepalive}, nil
+	case genesys.SocketClosing:
+		return frame{kind: frameClosing}, nil
+	case genesys.NoLongerSubscribed:
+		return frame{kind: frameGone}, nil
+	case genesys.TokenRevoked:
+		return frame{kind: frameRevoked}, nil
+	}
+	return frame{kind: frameEvent, n: Notification{
+		Topic:         m.Topic,
+		Version:       m.Version,
+		CorrelationID: m.CorrelationID,
+		Body:          m.Body,
+	}}, nil
+}
+
+func (l *genesysLink) ping(ctx context.Context) error {
+	return l.conn.Write(ctx, websocket.MessageText, genesys.Ping)
+}
+
+// update replaces the channel's subscriptions with all: PUT is idempotent
+// and extends the channel's life.
+func (l *genesysLink) update(ctx context.Context, all, _, _ []string) ([]Rejected, error) {
+	var states []genesys.TopicState
+	err := l.t.rest(ctx, func(ctx context.Context) (err error) {
+		states, err = l.t.api.PutSubscriptions(ctx, l.id, all)
+		return err
+	})
+	if statusOf(err) == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: %s: %w", ErrChannelGone, l.id, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rej []Rejected
+	for _, s := range states {
+		if s.Rejected() {
+			rej = append(rej, Rejected{Topic: s.ID, Reason: s.RejectionReason, MissingPermissions: s.MissingPermissions})
+		}
+	}
+	return rej, nil
+}
+
+func (l *genesysLink) close() { l.conn.CloseNow() }

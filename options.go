@@ -1,0 +1,255 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// An Option configures a Client. Options are checked by New, which reports
+// the first invalid one.
+type Option func(*config) error
+
+// Defaults of the options.
+const (
+	DefaultEnvironment      = "mypurecloud.com"
+	DefaultBackoffInitial   = time.Second
+	DefaultBackoffMax       = 30 * time.Second
+	DefaultHeartbeatTimeout = 45 * time.Second
+	DefaultEventBuffer      = 1024
+	DefaultReadLimit        = 1 << 20
+)
+
+// Environments lists the Genesys Cloud environments (regions) that
+// WithEnvironment accepts.
+var Environments = []string{
+	"mypurecloud.com", "mypurecloud.ie", "mypurecloud.de", "mypurecloud.jp",
+	"mypurecloud.com.au", "usw2.pure.cloud", "cac1.pure.cloud", "apne2.pure.cloud",
+	"euw2.pure.cloud", "aps1.pure.cloud", "use2.us-gov-pure.cloud", "sae1.pure.cloud",
+	"mec1.pure.cloud", "apne3.pure.cloud", "euc2.pure.cloud", "mxc1.pure.cloud",
+	"apse1.pure.cloud", "edee1.eusc-pure.cloud",
+}
+
+type config struct {
+	env            string
+	apiBase        *url.URL // nil: https://api.{env}
+	httpClient     *http.Client
+	backoffInitial time.Duration
+	backoffMax     time.Duration
+	maxAttempts    int
+	heartbeat      time.Duration
+	eventBuffer    int
+	readLimit      int64
+	logger         *slog.Logger
+}
+
+func defaultConfig() config {
+	return config{
+		env:            DefaultEnvironment,
+		httpClient:     http.DefaultClient,
+		backoffInitial: DefaultBackoffInitial,
+		backoffMax:     DefaultBackoffMax,
+		heartbeat:      DefaultHeartbeatTimeout,
+		eventBuffer:    DefaultEventBuffer,
+		readLimit:      DefaultReadLimit,
+		logger:         slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithEnvironment selects the Genesys Cloud environment, such as
+// "mypurecloud.ie". The client uses https://api.{env} for REST and accepts
+// stream URLs on streaming.{env} only. It must be one of Environments.
+// Default: "mypurecloud.com".
+func WithEnvironment(env string) Option {
+	return func(c *config) error {
+		if err := checkEnvironment(env); err != nil {
+			return err
+		}
+		c.env = env
+		return nil
+	}
+}
+
+func checkEnvironment(env string) error {
+	if !slices.Contains(Environments, env) {
+		return fmt.Errorf("notify: unknown environment %q; valid: %s", env, strings.Join(Environments, ", "))
+	}
+	return nil
+}
+
+// WithAPIBaseURL replaces https://api.{env} as the base of REST calls; the
+// client appends /api/v2/…. It is meant for tests and proxies. The URL must
+// be https, or http on a loopback host (127.0.0.0/8, ::1, localhost). Stream
+// URLs are then accepted on this host as well as on streaming.{env}; ws://
+// only on loopback. Default: none, https://api.{env} is used.
+func WithAPIBaseURL(base string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(base)
+		if err != nil {
+			return fmt.Errorf("notify: API base URL: %w", err)
+		}
+		switch {
+		case u.Host == "":
+			return fmt.Errorf("notify: API base URL %q has no host", base)
+		case u.Scheme == "http" && !isLoopback(u.Hostname()):
+			return fmt.Errorf("%w: http:// is allowed on loopback only, not %q", ErrInsecureURL, u.Host)
+		case u.Scheme != "http" && u.Scheme != "https":
+			return fmt.Errorf("notify: API base URL %q must be https", base)
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			return fmt.Errorf("notify: API base URL %q must not carry credentials, a query or a fragment", u.Redacted())
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		c.apiBase = u
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client used for REST calls and for the
+// WebSocket handshake, so its TLS settings and proxy apply to both.
+// Default: http.DefaultClient.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("notify: nil HTTP client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithBackoff sets the delays between reconnection attempts: the first
+// waits about initial, each next one about twice as long, never more than
+// max, with ±50% jitter (clamped to max). The client never gives up unless
+// WithMaxAttempts says so. An initial of zero retries at once, every time;
+// use it only in tests. Default: 1s initial, 30s max.
+func WithBackoff(initial, max time.Duration) Option {
+	return func(c *config) error {
+		if initial < 0 || max <= 0 || initial > max {
+			return fmt.Errorf("notify: backoff needs 0 <= initial <= max and max > 0, got %v and %v", initial, max)
+		}
+		c.backoffInitial, c.backoffMax = initial, max
+		return nil
+	}
+}
+
+// WithMaxAttempts ends Run, with the last error, after n connection
+// attempts in a row have failed. Default: 0, never give up.
+func WithMaxAttempts(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("notify: max attempts must be >= 0, got %d", n)
+		}
+		c.maxAttempts = n
+		return nil
+	}
+}
+
+// WithHeartbeatTimeout sets how long a socket may stay silent. Genesys sends
+// a heartbeat about every 30 seconds. A socket silent for d gets a ping; if
+// it is still silent d/2 later it is replaced, so a dead socket is gone
+// within 1.5×d. Default: 45s.
+func WithHeartbeatTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("notify: heartbeat timeout must be positive, got %v", d)
+		}
+		c.heartbeat = d
+		return nil
+	}
+}
+
+// WithEventBuffer sets how many events may wait in Events() for the
+// consumer. When it is full, further notifications are counted, not
+// queued, and reported in order as one Dropped event; lifecycle events are
+// never dropped. Default: 1024.
+func WithEventBuffer(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("notify: event buffer must be at least 1, got %d", n)
+		}
+		c.eventBuffer = n
+		return nil
+	}
+}
+
+// WithReadLimit sets the largest socket frame the client accepts, in
+// bytes. A larger frame ends the connection with an error and the client
+// reconnects. Default: 1 MiB.
+func WithReadLimit(n int64) Option {
+	return func(c *config) error {
+		if n < 1024 {
+			return fmt.Errorf("notify: read limit must be at least 1024 bytes, got %d", n)
+		}
+		c.readLimit = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger for connection lifecycle records. Tokens are
+// never logged. Default: no logging.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("notify: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithTokenFrameEndpoint switches the client to the token-frame protocol,
+// where the token is sent as the first socket frame, at the given wss://
+// URL (ws:// on loopback only). Default: none, the Genesys Cloud
+// Notifications API is used.
+//
+// Not supported yet: New returns an error that matches errors.ErrUnsupported.
+func WithTokenFrameEndpoint(endpoint string) Option {
+	return func(*config) error {
+		return fmt.Errorf("notify: token-frame protocol (%s): %w", endpoint, errors.ErrUnsupported)
+	}
+}
+
+// apiBaseURL returns the REST base URL without a trailing slash.
+func (c *config) apiBaseURL() string {
+	if c.apiBase != nil {
+		return c.apiBase.String()
+	}
+	return "https://api." + c.env
+}
+
+// checkStreamURL refuses to dial a stream URL on a host the configuration
+// does not name, and ws:// anywhere but loopback.
+func (c *config) checkStreamURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInsecureURL, err)
+	}
+	host := u.Hostname()
+	allowed := host == "streaming."+c.env && u.Port() == ""
+	if c.apiBase != nil && u.Host == c.apiBase.Host {
+		allowed = true
+	}
+	switch {
+	case !allowed:
+		return fmt.Errorf("%w: stream host %q is not streaming.%s", ErrInsecureURL, u.Host, c.env)
+	case u.Scheme == "ws" && !isLoopback(host):
+		return fmt.Errorf("%w: ws:// is allowed on loopback only, not %q", ErrInsecureURL, u.Host)
+	case u.Scheme != "ws" && u.Scheme != "wss":
+		return fmt.Errorf("%w: stream URL scheme %q", ErrInsecureURL, u.Scheme)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

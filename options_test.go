@@ -1,0 +1,89 @@
+package notify
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+var testToken = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"unknown environment": WithEnvironment("example.com"),
+		"http off loopback":   WithAPIBaseURL("http://api.example.com"),
+		"ftp":                 WithAPIBaseURL("ftp://127.0.0.1"),
+		"no host":             WithAPIBaseURL("https://"),
+		"credentials in URL":  WithAPIBaseURL("https://u:p@api.mypurecloud.com"),
+		"nil HTTP client":     WithHTTPClient(nil),
+		"initial > max":       WithBackoff(2*time.Second, time.Second),
+		"zero max":            WithBackoff(0, 0),
+		"negative attempts":   WithMaxAttempts(-1),
+		"zero heartbeat":      WithHeartbeatTimeout(0),
+		"zero buffer":         WithEventBuffer(0),
+		"tiny read limit":     WithReadLimit(10),
+		"nil logger":          WithLogger(nil),
+		"token frame":         WithTokenFrameEndpoint("wss://example.com"),
+	} {
+		if _, err := New(testToken, opt); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+	if _, err := New(nil); err == nil {
+		t.Error("nil token source accepted")
+	}
+}
+
+func TestUnknownEnvironmentNamesTheValidOnes(t *testing.T) {
+	_, err := New(testToken, WithEnvironment("mypurecloud.fr"))
+	if err == nil || !strings.Contains(err.Error(), "mypurecloud.ie") {
+		t.Fatalf("err = %v, want the list of environments", err)
+	}
+	_, err = ClientCredentials(t.Context(), "mypurecloud.fr", "id", "secret").Token()
+	if err == nil || !strings.Contains(err.Error(), "usw2.pure.cloud") {
+		t.Fatalf("ClientCredentials err = %v, want the list of environments", err)
+	}
+}
+
+func TestStreamURLCheck(t *testing.T) {
+	c, err := New(testToken, WithEnvironment("mypurecloud.de"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.cfg.apiBaseURL(); got != "https://api.mypurecloud.de" {
+		t.Fatalf("API base %q", got)
+	}
+	local, err := New(testToken, WithAPIBaseURL("http://127.0.0.1:8080/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg *config
+		url string
+		ok  bool
+	}{
+		{&c.cfg, "wss://streaming.mypurecloud.de/channels/x", true},
+		{&c.cfg, "wss://streaming.mypurecloud.com/channels/x", false},
+		{&c.cfg, "wss://streaming.mypurecloud.de.evil.com/channels/x", false},
+		{&c.cfg, "wss://streaming.mypurecloud.de:8443/channels/x", false},
+		{&c.cfg, "ws://streaming.mypurecloud.de/channels/x", false},
+		{&c.cfg, "https://streaming.mypurecloud.de/channels/x", false},
+		{&local.cfg, "ws://127.0.0.1:8080/channels/x", true},
+		{&local.cfg, "ws://127.0.0.1:9999/channels/x", false},
+		{&local.cfg, "wss://streaming.mypurecloud.com/channels/x", true},
+	} {
+		err := tc.cfg.checkStreamURL(tc.url)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok=%v", tc.url, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInsecureURL) {
+			t.Errorf("%s: err %v does not match ErrInsecureURL", tc.url, err)
+		}
+	}
+	if got := local.cfg.apiBaseURL(); got != "http://127.0.0.1:8080" {
+		t.Fatalf("API base %q", got)
+	}
+}
