@@ -1,0 +1,98 @@
+package notify_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/notifytest"
+)
+
+// A client subscribes, connects and receives a notification; here against
+// the fake server of package notifytest.
+func Example() {
+	srv := notifytest.NewServer(notifytest.Config{})
+	defer srv.Close()
+
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "example"})
+	c, err := notify.New(ts, notify.WithAPIBaseURL(srv.URL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	topic := "v2.users.8f0e3a6c.presence"
+	if err := c.Subscribe(context.Background(), topic); err != nil {
+		log.Fatal(err)
+	}
+	go c.Run(context.Background())
+
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case notify.Connected:
+			fmt.Println("connected, gap:", ev.Gap)
+			srv.Publish(topic, map[string]any{"presenceDefinition": map[string]string{"systemPresence": "Available"}})
+		case notify.Notification:
+			type presence struct {
+				PresenceDefinition struct{ SystemPresence string }
+			}
+			p, err := notify.Decode[presence](ev)
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println(ev.Topic, p.PresenceDefinition.SystemPresence)
+			return
+		}
+	}
+	// Output:
+	// connected, gap: false
+	// v2.users.8f0e3a6c.presence Available
+}
+
+// After a connection drop the client reconnects by itself, subscribes the
+// same set again and reports the gap.
+func ExampleConnected() {
+	srv := notifytest.NewServer(notifytest.Config{})
+	defer srv.Close()
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "example"})
+	c, err := notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(10*time.Millisecond, time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	go c.Run(context.Background())
+
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case notify.Connected:
+			fmt.Printf("connected: reconnect=%v gap=%v\n", ev.Reconnect, ev.Gap)
+			if ev.Reconnect {
+				return
+			}
+			srv.DropAll()
+		case notify.Disconnected:
+			fmt.Println("disconnected, retrying")
+		}
+	}
+	// Output:
+	// connected: reconnect=false gap=false
+	// disconnected, retrying
+	// connected: reconnect=true gap=true
+}
+
+// Decode turns a notification's body into the struct you declare.
+func ExampleDecode() {
+	n := notify.Notification{
+		Topic: "v2.users.8f0e3a6c.presence",
+		Body:  []byte(`{"presenceDefinition":{"systemPresence":"Busy"}}`),
+	}
+	type presence struct {
+		PresenceDefinition struct{ SystemPresence string }
+	}
+	p, err := notify.Decode[presence](n)
+	fmt.Println(p.PresenceDefinition.SystemPresence, err)
+	// Output: Busy <nil>
+}
