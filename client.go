@@ -21,6 +21,8 @@ type Client struct {
 	tr     transport
 	set    *topicSet
 	out    *outbox
+	gen    uint64                // generation of the newest connection; supervisor only
+	dedup  atomic.Pointer[dedup] // set while a handover may deliver an event twice
 
 	closeCtx    context.Context // done once Close is called
 	closeCancel context.CancelFunc
@@ -108,21 +110,18 @@ func (c *Client) Close() error {
 func (c *Client) supervise(ctx context.Context) error {
 	policy := newRetryPolicy(c.cfg.backoffInitial, c.cfg.backoffMax)
 	var (
-		gen      uint64
 		failures int       // attempts in a row that failed or ended early
 		why      error     // what ended the previous attempt
 		lostAt   time.Time // when the last connection ended; zero before the first
 	)
 	for {
-		gen++
 		channel := ""
-		l, err := c.connect(ctx, gen, why)
+		l, err := c.connect(ctx, why)
 		if err == nil {
-			channel = l.channelID()
-			c.log.Info("notify: connected", "channel", channel, "gen", gen, "topics", len(c.set.sorted()))
-			c.out.push(Connected{ChannelID: channel, Reconnect: !lostAt.IsZero(), Gap: !lostAt.IsZero(), Downtime: since(lostAt)})
+			c.log.Info("notify: connected", "channel", l.channelID(), "gen", l.gen)
+			c.out.push(Connected{ChannelID: l.channelID(), Reconnect: !lostAt.IsZero(), Gap: !lostAt.IsZero(), Downtime: since(lostAt)})
 			up := time.Now()
-			err = c.serve(ctx, l)
+			channel, err = c.serve(ctx, l)
 			lostAt = time.Now()
 			if lostAt.Sub(up) >= c.cfg.backoffMax {
 				policy.reset()
@@ -141,7 +140,7 @@ func (c *Client) supervise(ctx context.Context) error {
 		}
 		why = err
 		wait := policy.next(err)
-		c.log.Warn("notify: disconnected", "channel", channel, "gen", gen, "err", err, "retry_in", wait)
+		c.log.Warn("notify: disconnected", "channel", channel, "err", err, "retry_in", wait)
 		c.out.push(Disconnected{ChannelID: channel, Err: err, RetryIn: wait})
 		t := time.NewTimer(wait)
 		select {
@@ -161,8 +160,9 @@ func since(t time.Time) time.Duration {
 }
 
 // connect opens a connection with the whole set replayed on it, reports
-// the topics the server refused, and makes it the live connection.
-func (c *Client) connect(ctx context.Context, gen uint64, why error) (*liveLink, error) {
+// the topics the server refused, makes it the live connection and starts
+// its reader.
+func (c *Client) connect(ctx context.Context, why error) (*liveLink, error) {
 	if err := c.set.lock(ctx); err != nil {
 		return nil, err
 	}
@@ -172,8 +172,11 @@ func (c *Client) connect(ctx context.Context, gen uint64, why error) (*liveLink,
 		return nil, err
 	}
 	c.reject(rejected)
-	ll := &liveLink{link: l, gen: gen}
+	c.gen++
+	ll := &liveLink{link: l, gen: c.gen, readErr: make(chan error, 1), closing: make(chan struct{}, 1)}
+	ll.last.Store(time.Now().UnixNano())
 	c.set.live.Store(ll)
+	go func() { ll.readErr <- c.read(ctx, ll) }()
 	return ll, nil
 }
 
@@ -187,39 +190,162 @@ func (c *Client) reject(rejected []Rejected) error {
 	return c.set.drop(rejected)
 }
 
-// serve runs the connection's reader and watches it for silence until the
-// reader ends, and returns why the connection ended.
-func (c *Client) serve(ctx context.Context, l *liveLink) error {
-	var last atomic.Int64 // unix nanoseconds of the last frame read
-	last.Store(time.Now().UnixNano())
-	readErr := make(chan error, 1)
-	go func() { readErr <- c.read(ctx, l, &last) }()
-
+// serve watches the connection until its reader ends: it pings a silent
+// socket and replaces a dead one, renews the channel before it expires,
+// and hands over to a new connection when the server announces a close.
+// It returns the last connection's channel and why it ended.
+func (c *Client) serve(ctx context.Context, cur *liveLink) (string, error) {
 	hb := c.cfg.heartbeat
-	timer := time.NewTimer(hb)
-	defer timer.Stop()
-	pinged := false
+	watch := time.NewTimer(hb)
+	defer watch.Stop()
+	renew := time.NewTimer(renewIn(cur))
+	defer renew.Stop()
+	forget := time.NewTimer(0) // ends the de-duplication after a handover
+	<-forget.C
+	defer forget.Stop()
+	var (
+		pinged    bool
+		old       *liveLink // a connection being let go after a handover
+		announced bool      // cur's server announced a close that no handover answered
+	)
 	for {
+		var oldDone <-chan error
+		if old != nil {
+			oldDone = old.readErr
+		}
 		select {
-		case err := <-readErr:
-			c.set.live.Store(nil)
-			l.fail(err)
-			return l.cause()
-		case <-timer.C:
-			idle := time.Since(time.Unix(0, last.Load()))
+		case err := <-cur.readErr:
+			c.set.live.CompareAndSwap(cur, nil)
+			cur.fail(err)
+			if old != nil {
+				old.fail(errHandedOver)
+				<-old.readErr
+			}
+			c.dedup.Store(nil)
+			if err = cur.cause(); announced && !errors.Is(err, ErrPlannedClose) {
+				err = fmt.Errorf("%w: %w", ErrPlannedClose, err)
+			}
+			return cur.channelID(), err
+
+		case <-oldDone:
+			old = nil
+			forget.Reset(hb)
+
+		case <-forget.C:
+			c.dedup.Store(nil)
+
+		case <-cur.closing:
+			next, err := c.handover(ctx, cur)
+			if err != nil {
+				c.log.Warn("notify: handover failed; staying until the server closes", "channel", cur.channelID(), "err", err)
+				announced = true
+				continue
+			}
+			old, cur = cur, next
+			pinged, announced = false, false
+			watch.Reset(hb)
+			renew.Reset(renewIn(cur))
+
+		case <-watch.C:
+			idle := time.Since(time.Unix(0, cur.last.Load()))
 			switch {
 			case idle < hb:
 				pinged = false
-				timer.Reset(hb - idle)
+				watch.Reset(hb - idle)
 			case !pinged:
 				pinged = true
-				c.ping(ctx, l, hb/2)
-				timer.Reset(hb / 2)
+				c.ping(ctx, cur, hb/2)
+				watch.Reset(hb / 2)
 			default:
-				l.fail(fmt.Errorf("%w: nothing for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
+				cur.fail(fmt.Errorf("%w: nothing for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
+			}
+
+		case <-renew.C:
+			if c.renew(ctx, cur) {
+				renew.Reset(renewIn(cur))
+			} else {
+				renew.Reset(c.cfg.backoffMax)
 			}
 		}
 	}
+}
+
+// errHandedOver ends a connection that a handover replaced.
+var errHandedOver = errors.New("notify: handed over to a new connection")
+
+// handover answers a planned close make-before-break: it opens a new
+// connection with the whole set, delivers Connected without a gap, reads
+// the old socket to its end and lets it go. Events that both connections
+// deliver meanwhile are passed on once.
+func (c *Client) handover(ctx context.Context, old *liveLink) (*liveLink, error) {
+	c.dedup.CompareAndSwap(nil, newDedup())
+	next, err := c.connect(ctx, fmt.Errorf("%w: channel %s", ErrPlannedClose, old.channelID()))
+	if err != nil {
+		return nil, err
+	}
+	c.log.Info("notify: handed over", "from", old.channelID(), "to", next.channelID(), "gen", next.gen)
+	c.out.push(Connected{ChannelID: next.channelID(), Reconnect: true})
+	if err := c.drain(ctx, old); err != nil {
+		c.log.Warn("notify: old connection not drained", "channel", old.channelID(), "err", err)
+	}
+	old.fail(errHandedOver)
+	return next, nil
+}
+
+// drain waits until l has read everything its server sent before now. It
+// gives up only when l makes no progress for half the heartbeat timeout,
+// so a long backlog is read to its end.
+func (c *Client) drain(ctx context.Context, l *liveLink) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- l.drain(ctx) }()
+	tick := time.NewTicker(c.cfg.heartbeat / 2)
+	defer tick.Stop()
+	last := l.last.Load()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if now := l.last.Load(); now != last {
+				last = now
+				continue
+			}
+			cancel()
+			<-done
+			return fmt.Errorf("%w while draining", ErrHeartbeatTimeout)
+		}
+	}
+}
+
+// renewIn is how long until the connection's channel must be renewed.
+func renewIn(l *liveLink) time.Duration {
+	at := l.renewAt()
+	if at.IsZero() {
+		return maxWait
+	}
+	return max(time.Until(at), 0)
+}
+
+// maxWait stands for "never" in timers.
+const maxWait = time.Duration(1<<63 - 1)
+
+// renew replays the set on the live connection, which extends its
+// channel, and reports whether that worked. If renewing keeps failing the
+// channel expires, the server ends it and the client moves to a new one.
+func (c *Client) renew(ctx context.Context, l *liveLink) bool {
+	if err := c.set.lock(ctx); err != nil {
+		return false
+	}
+	defer c.set.unlock()
+	rejected, err := l.update(ctx, c.set.sorted(), nil, nil)
+	if err != nil {
+		c.log.Warn("notify: renewing the channel failed", "channel", l.channelID(), "err", err)
+		return false
+	}
+	c.reject(rejected)
+	return true
 }
 
 func (c *Client) ping(ctx context.Context, l *liveLink, timeout time.Duration) {
@@ -232,22 +358,28 @@ func (c *Client) ping(ctx context.Context, l *liveLink, timeout time.Duration) {
 
 // read is the connection's reader goroutine: it delivers notifications
 // and returns the error that ended the connection.
-func (c *Client) read(ctx context.Context, l *liveLink, last *atomic.Int64) error {
+func (c *Client) read(ctx context.Context, l *liveLink) error {
 	for {
 		f, err := l.read(ctx)
 		if err != nil {
 			return err
 		}
 		now := time.Now()
-		last.Store(now.UnixNano())
+		l.last.Store(now.UnixNano())
 		switch f.kind {
 		case frameEvent:
+			if d := c.dedup.Load(); d != nil && d.duplicate(l.gen, &f.n) {
+				continue
+			}
 			f.n.Received = now
 			c.out.push(f.n)
 		case frameInvalid:
 			c.log.Warn("notify: skipping an undecodable frame", "channel", l.channelID(), "gen", l.gen, "err", f.err)
 		case frameClosing:
-			return fmt.Errorf("%w: channel %s", ErrPlannedClose, l.channelID())
+			select {
+			case l.closing <- struct{}{}:
+			default:
+			}
 		case frameGone:
 			return fmt.Errorf("%w: channel %s", ErrChannelGone, l.channelID())
 		case frameRevoked:
@@ -257,11 +389,15 @@ func (c *Client) read(ctx context.Context, l *liveLink, last *atomic.Int64) erro
 	}
 }
 
-// liveLink is a connection tagged with its generation. fail ends it and
-// records why, once, from any goroutine.
+// liveLink is a connection tagged with its generation, with the state its
+// reader shares with the supervisor. fail ends it and records why, once,
+// from any goroutine.
 type liveLink struct {
 	link
-	gen uint64
+	gen     uint64
+	last    atomic.Int64  // unix nanoseconds of the last frame read
+	readErr chan error    // the reader's result
+	closing chan struct{} // the server announced a close
 
 	mu  sync.Mutex
 	err error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -22,7 +23,21 @@ type genesysTransport struct {
 	cfg    *config
 	tokens *tokens
 	api    genesys.API
-	ch     *genesys.Channel // the channel to reuse, nil for a new one
+	ch     *channelState // the channel to reuse, nil for a new one
+}
+
+// channelState is a channel shared by the links opened on it.
+type channelState struct {
+	genesys.Channel
+	ttl     time.Duration // lifetime a subscription PUT gives it (ASSUMED: as at creation)
+	expires atomic.Int64  // unix nanoseconds
+}
+
+// extend records that a subscription PUT just renewed the channel.
+func (ch *channelState) extend() {
+	if ch.ttl > 0 {
+		ch.expires.Store(time.Now().Add(ch.ttl).UnixNano())
+	}
 }
 
 func newGenesysTransport(cfg *config, tok *tokens) *genesysTransport {
@@ -49,12 +64,15 @@ func (t *genesysTransport) rest(ctx context.Context, call func(context.Context) 
 	return err
 }
 
+// connect reuses the channel of the previous connection unless it is gone,
+// its token was revoked, or the server announced a close (then a new
+// channel is wanted, possibly while the old socket is still open).
 func (t *genesysTransport) connect(ctx context.Context, topics []string, why error) (link, []Rejected, error) {
-	if errors.Is(why, ErrChannelGone) || errors.Is(why, ErrTokenRevoked) {
+	if errors.Is(why, ErrChannelGone) || errors.Is(why, ErrTokenRevoked) || errors.Is(why, ErrPlannedClose) {
 		t.ch = nil
 	}
 	if t.ch != nil {
-		l, rej, err := t.open(ctx, *t.ch, topics)
+		l, rej, err := t.open(ctx, t.ch, topics)
 		if !errors.Is(err, ErrChannelGone) {
 			return l, rej, err
 		}
@@ -69,13 +87,15 @@ func (t *genesysTransport) connect(ctx context.Context, topics []string, why err
 	if err != nil {
 		return nil, nil, err
 	}
-	t.ch = &ch
-	return t.open(ctx, ch, topics)
+	st := &channelState{Channel: ch, ttl: time.Until(ch.Expires)}
+	st.expires.Store(ch.Expires.UnixNano())
+	t.ch = st
+	return t.open(ctx, st, topics)
 }
 
 // open dials the channel's socket and then subscribes the set, so that
 // every event published after open returns reaches the socket.
-func (t *genesysTransport) open(ctx context.Context, ch genesys.Channel, topics []string) (link, []Rejected, error) {
+func (t *genesysTransport) open(ctx context.Context, ch *channelState, topics []string) (link, []Rejected, error) {
 	if err := t.cfg.checkStreamURL(ch.ConnectURI); err != nil {
 		return nil, nil, err
 	}
@@ -87,7 +107,7 @@ func (t *genesysTransport) open(ctx context.Context, ch genesys.Channel, topics 
 		return nil, nil, fmt.Errorf("notify: dialing channel %s: %w", ch.ID, err)
 	}
 	conn.SetReadLimit(t.cfg.readLimit)
-	l := &genesysLink{t: t, id: ch.ID, conn: conn}
+	l := &genesysLink{t: t, ch: ch, conn: conn, pong: make(chan struct{}, 1)}
 	rej, err := l.update(ctx, topics, topics, nil)
 	if err != nil {
 		conn.CloseNow()
@@ -97,17 +117,30 @@ func (t *genesysTransport) open(ctx context.Context, ch genesys.Channel, topics 
 }
 
 type genesysLink struct {
-	t    *genesysTransport
-	id   string
-	conn *websocket.Conn
+	t     *genesysTransport
+	ch    *channelState
+	conn  *websocket.Conn
+	pings atomic.Int64  // pings sent
+	pongs atomic.Int64  // pongs read
+	pong  chan struct{} // signalled on each pong
 }
 
-func (l *genesysLink) channelID() string { return l.id }
+func (l *genesysLink) channelID() string { return l.ch.ID }
+
+// renewAt leaves the renewal margin before the channel expires, or half
+// the channel's lifetime if that is shorter.
+func (l *genesysLink) renewAt() time.Time {
+	if l.ch.ttl <= 0 {
+		return time.Time{}
+	}
+	exp := time.Unix(0, l.ch.expires.Load())
+	return exp.Add(-min(l.t.cfg.renewMargin, l.ch.ttl/2))
+}
 
 func (l *genesysLink) read(ctx context.Context) (frame, error) {
 	typ, data, err := l.conn.Read(ctx)
 	if err != nil {
-		return frame{}, fmt.Errorf("notify: reading channel %s: %w", l.id, err)
+		return frame{}, fmt.Errorf("notify: reading channel %s: %w", l.ch.ID, err)
 	}
 	if typ != websocket.MessageText {
 		return frame{kind: frameInvalid, err: errors.New("notify: unexpected binary frame")}, nil
@@ -118,6 +151,13 @@ func (l *genesysLink) read(ctx context.Context) (frame, error) {
 	}
 	switch m.Kind {
 	case genesys.Heartbeat:
+		return frame{kind: frameKeepalive}, nil
+	case genesys.Pong:
+		l.pongs.Add(1)
+		select {
+		case l.pong <- struct{}{}:
+		default:
+		}
 		return frame{kind: frameKeepalive}, nil
 	case genesys.SocketClosing:
 		return frame{kind: frameClosing}, nil
@@ -135,7 +175,24 @@ func (l *genesysLink) read(ctx context.Context) (frame, error) {
 }
 
 func (l *genesysLink) ping(ctx context.Context) error {
+	l.pings.Add(1)
 	return l.conn.Write(ctx, websocket.MessageText, genesys.Ping)
+}
+
+// drain sends a ping and waits for the pongs of every ping so far: the
+// server answers in order, so every frame it wrote before has been read.
+func (l *genesysLink) drain(ctx context.Context) error {
+	if err := l.ping(ctx); err != nil {
+		return err
+	}
+	for l.pongs.Load() < l.pings.Load() {
+		select {
+		case <-l.pong:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // update replaces the channel's subscriptions with all: PUT is idempotent
@@ -143,15 +200,16 @@ func (l *genesysLink) ping(ctx context.Context) error {
 func (l *genesysLink) update(ctx context.Context, all, _, _ []string) ([]Rejected, error) {
 	var states []genesys.TopicState
 	err := l.t.rest(ctx, func(ctx context.Context) (err error) {
-		states, err = l.t.api.PutSubscriptions(ctx, l.id, all)
+		states, err = l.t.api.PutSubscriptions(ctx, l.ch.ID, all)
 		return err
 	})
 	if statusOf(err) == http.StatusNotFound {
-		return nil, fmt.Errorf("%w: %s: %w", ErrChannelGone, l.id, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrChannelGone, l.ch.ID, err)
 	}
 	if err != nil {
 		return nil, err
 	}
+	l.ch.extend()
 	var rej []Rejected
 	for _, s := range states {
 		if s.Rejected() {

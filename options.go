@@ -24,6 +24,7 @@ const (
 	DefaultHeartbeatTimeout = 45 * time.Second
 	DefaultEventBuffer      = 1024
 	DefaultReadLimit        = 1 << 20
+	DefaultRenewMargin      = time.Hour
 )
 
 // Environments lists the Genesys Cloud environments (regions) that
@@ -46,6 +47,7 @@ type config struct {
 	heartbeat      time.Duration
 	eventBuffer    int
 	readLimit      int64
+	renewMargin    time.Duration
 	logger         *slog.Logger
 }
 
@@ -58,6 +60,7 @@ func defaultConfig() config {
 		heartbeat:      DefaultHeartbeatTimeout,
 		eventBuffer:    DefaultEventBuffer,
 		readLimit:      DefaultReadLimit,
+		renewMargin:    DefaultRenewMargin,
 		logger:         slog.New(slog.DiscardHandler),
 	}
 }
@@ -187,6 +190,19 @@ func WithReadLimit(n int64) Option {
 			return fmt.Errorf("notify: read limit must be at least 1024 bytes, got %d", n)
 		}
 		c.readLimit = n
+		return nil
+	}
+}
+
+// WithChannelRenewal sets how long before its channel expires the client
+// subscribes the set again, which extends the channel (Genesys channels
+// live 24 hours unless renewed). Default: 1h.
+func WithChannelRenewal(margin time.Duration) Option {
+	return func(c *config) error {
+		if margin <= 0 {
+			return fmt.Errorf("notify: channel renewal margin must be positive, got %v", margin)
+		}
+		c.renewMargin = margin
 		return nil
 	}
 }

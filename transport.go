@@ -1,6 +1,9 @@
 package notify
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // transport is what the supervisor needs from a wire protocol. It is used
 // by the supervisor goroutine only.
@@ -21,6 +24,12 @@ type link interface {
 	read(ctx context.Context) (frame, error)
 	// ping asks the server for a sign of life.
 	ping(ctx context.Context) error
+	// drain returns once every frame the server sent before the call has
+	// been read by read, or ctx ends.
+	drain(ctx context.Context) error
+	// renewAt is when update must be called to keep the connection
+	// from expiring; zero if never.
+	renewAt() time.Time
 	// update makes the server's set equal to all, where added and removed
 	// are the difference from the previous set.
 	update(ctx context.Context, all, added, removed []string) ([]Rejected, error)

@@ -12,8 +12,10 @@ type Kind int
 const (
 	// Event is a notification on a subscribed topic.
 	Event Kind = iota
-	// Heartbeat is a channel.metadata frame: a heartbeat or a pong.
+	// Heartbeat is a channel.metadata frame other than a pong.
 	Heartbeat
+	// Pong is the channel.metadata answer to Ping.
+	Pong
 	// SocketClosing warns that the server will close the socket soon.
 	SocketClosing
 	// NoLongerSubscribed says the channel is gone.
@@ -64,7 +66,7 @@ func Decode(frame []byte) (Message, error) {
 		return Message{}, ErrNoTopic
 	}
 	m := Message{
-		Kind:          classify(env.TopicName),
+		Kind:          classify(env.TopicName, env.EventBody),
 		Topic:         env.TopicName,
 		Version:       version(env.Version),
 		CorrelationID: env.Metadata.CorrelationID,
@@ -73,9 +75,15 @@ func Decode(frame []byte) (Message, error) {
 	return m, nil
 }
 
-func classify(topic string) Kind {
+func classify(topic string, body json.RawMessage) Kind {
 	switch {
 	case topic == metadataTopic:
+		var b struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(body, &b) == nil && b.Message == "pong" {
+			return Pong
+		}
 		return Heartbeat
 	case topic == socketClosingTopic:
 		return SocketClosing
