@@ -16,6 +16,9 @@ import (
 // maxBody bounds every REST response body read into memory.
 const maxBody = 4 << 20
 
+// maxRetryAfter caps an absurd Retry-After, in seconds.
+const maxRetryAfter = 3600
+
 // Error is a non-2xx answer from the REST API.
 type Error struct {
 	Status     int
@@ -66,14 +69,11 @@ type API struct {
 
 // CreateChannel creates a new notification channel.
 func (a *API) CreateChannel(ctx context.Context) (Channel, error) {
-	var ch Channel
-	if err := a.do(ctx, http.MethodPost, "/api/v2/notifications/channels", nil, &ch); err != nil {
+	data, err := a.do(ctx, http.MethodPost, "/api/v2/notifications/channels", nil)
+	if err != nil {
 		return Channel{}, err
 	}
-	if ch.ID == "" || ch.ConnectURI == "" {
-		return Channel{}, errors.New("genesys: channel response lacks id or connectUri")
-	}
-	return ch, nil
+	return ParseChannel(data)
 }
 
 // PutSubscriptions replaces the channel's subscriptions with topics, using
@@ -86,32 +86,59 @@ func (a *API) PutSubscriptions(ctx context.Context, channelID string, topics []s
 	for i, t := range topics {
 		body[i] = topic{t}
 	}
+	p := "/api/v2/notifications/channels/" + url.PathEscape(channelID) + "/subscriptions?ignoreErrors=true"
+	data, err := a.do(ctx, http.MethodPut, p, body)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTopicStates(data)
+}
+
+// ParseChannel decodes the answer to a channel creation.
+func ParseChannel(data []byte) (Channel, error) {
+	var ch Channel
+	if err := json.Unmarshal(data, &ch); err != nil {
+		return Channel{}, fmt.Errorf("genesys: decoding channel: %w", err)
+	}
+	if ch.ID == "" || ch.ConnectURI == "" {
+		return Channel{}, errors.New("genesys: channel lacks id or connectUri")
+	}
+	return ch, nil
+}
+
+// ParseTopicStates decodes the answer to a subscription request.
+func ParseTopicStates(data []byte) ([]TopicState, error) {
 	var resp struct {
 		Entities []TopicState `json:"entities"`
 	}
-	p := "/api/v2/notifications/channels/" + url.PathEscape(channelID) + "/subscriptions?ignoreErrors=true"
-	if err := a.do(ctx, http.MethodPut, p, body, &resp); err != nil {
-		return nil, err
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, fmt.Errorf("genesys: decoding subscriptions: %w", err)
+	}
+	for _, t := range resp.Entities {
+		if t.ID == "" {
+			return nil, errors.New("genesys: subscription entity without id")
+		}
 	}
 	return resp.Entities, nil
 }
 
-func (a *API) do(ctx context.Context, method, path string, in, out any) error {
+// do sends one request and returns the body of a 2xx answer.
+func (a *API) do(ctx context.Context, method, path string, in any) ([]byte, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.Base+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tok, err := a.Token(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
@@ -120,23 +147,17 @@ func (a *API) do(ctx context.Context, method, path string, in, out any) error {
 	}
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return fmt.Errorf("genesys: %s %s: reading response: %w", method, req.URL.Path, err)
+		return nil, fmt.Errorf("genesys: %s %s: reading response: %w", method, req.URL.Path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return DecodeError(resp.StatusCode, resp.Header.Get("Retry-After"), data)
+		return nil, DecodeError(resp.StatusCode, resp.Header.Get("Retry-After"), data)
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("genesys: %s %s: decoding response: %w", method, req.URL.Path, err)
-	}
-	return nil
+	return data, nil
 }
 
 // DecodeError builds the Error of a non-2xx response from its status, its
@@ -151,8 +172,18 @@ func DecodeError(status int, retryAfter string, body []byte) *Error {
 	if json.Unmarshal(body, &b) == nil {
 		e.Code, e.Message = b.Code, b.Message
 	}
-	if s, err := strconv.Atoi(retryAfter); err == nil && s > 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-	}
+	e.RetryAfter = parseRetryAfter(retryAfter, time.Now())
 	return e
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; anything else, or
+// a time in the past, is no delay.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if s, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(min(s, maxRetryAfter), 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(min(t.Sub(now), maxRetryAfter*time.Second), 0)
+	}
+	return 0
 }
