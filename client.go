@@ -174,7 +174,6 @@ func (c *Client) connect(ctx context.Context, why error) (*liveLink, error) {
 	c.reject(rejected)
 	c.gen++
 	ll := &liveLink{link: l, gen: c.gen, readErr: make(chan error, 1), closing: make(chan struct{}, 1)}
-	ll.last.Store(time.Now().UnixNano())
 	c.set.live.Store(ll)
 	go func() { ll.readErr <- c.read(ctx, ll) }()
 	return ll, nil
@@ -247,7 +246,7 @@ func (c *Client) serve(ctx context.Context, cur *liveLink) (string, error) {
 			renew.Reset(renewIn(cur))
 
 		case <-watch.C:
-			idle := time.Since(time.Unix(0, cur.last.Load()))
+			idle := time.Since(cur.seen())
 			switch {
 			case idle < hb:
 				pinged = false
@@ -302,13 +301,13 @@ func (c *Client) drain(ctx context.Context, l *liveLink) error {
 	go func() { done <- l.drain(ctx) }()
 	tick := time.NewTicker(c.cfg.heartbeat / 2)
 	defer tick.Stop()
-	last := l.last.Load()
+	last := l.seen()
 	for {
 		select {
 		case err := <-done:
 			return err
 		case <-tick.C:
-			if now := l.last.Load(); now != last {
+			if now := l.seen(); !now.Equal(last) {
 				last = now
 				continue
 			}
@@ -339,9 +338,9 @@ func (c *Client) renew(ctx context.Context, l *liveLink) bool {
 		return false
 	}
 	defer c.set.unlock()
-	rejected, err := l.update(ctx, c.set.sorted(), nil, nil)
+	rejected, err := l.renew(ctx, c.set.sorted())
 	if err != nil {
-		c.log.Warn("notify: renewing the channel failed", "channel", l.channelID(), "err", err)
+		c.log.Warn("notify: renewing the connection failed", "channel", l.channelID(), "err", err)
 		return false
 	}
 	c.reject(rejected)
@@ -364,14 +363,12 @@ func (c *Client) read(ctx context.Context, l *liveLink) error {
 		if err != nil {
 			return err
 		}
-		now := time.Now()
-		l.last.Store(now.UnixNano())
 		switch f.kind {
 		case frameEvent:
 			if d := c.dedup.Load(); d != nil && d.duplicate(l.gen, &f.n) {
 				continue
 			}
-			f.n.Received = now
+			f.n.Received = time.Now()
 			c.out.push(f.n)
 		case frameInvalid:
 			c.log.Warn("notify: skipping an undecodable frame", "channel", l.channelID(), "gen", l.gen, "err", f.err)
@@ -395,7 +392,6 @@ func (c *Client) read(ctx context.Context, l *liveLink) error {
 type liveLink struct {
 	link
 	gen     uint64
-	last    atomic.Int64  // unix nanoseconds of the last frame read
 	readErr chan error    // the reader's result
 	closing chan struct{} // the server announced a close
 

@@ -108,6 +108,7 @@ func (t *genesysTransport) open(ctx context.Context, ch *channelState, topics []
 	}
 	conn.SetReadLimit(t.cfg.readLimit)
 	l := &genesysLink{t: t, ch: ch, conn: conn, pong: make(chan struct{}, 1)}
+	l.touch()
 	rej, err := l.update(ctx, topics, topics, nil)
 	if err != nil {
 		conn.CloseNow()
@@ -117,6 +118,7 @@ func (t *genesysTransport) open(ctx context.Context, ch *channelState, topics []
 }
 
 type genesysLink struct {
+	activity
 	t     *genesysTransport
 	ch    *channelState
 	conn  *websocket.Conn
@@ -142,6 +144,7 @@ func (l *genesysLink) read(ctx context.Context) (frame, error) {
 	if err != nil {
 		return frame{}, fmt.Errorf("notify: reading channel %s: %w", l.ch.ID, err)
 	}
+	l.touch()
 	if typ != websocket.MessageText {
 		return frame{kind: frameInvalid, err: errors.New("notify: unexpected binary frame")}, nil
 	}
@@ -217,6 +220,10 @@ func (l *genesysLink) update(ctx context.Context, all, _, _ []string) ([]Rejecte
 		}
 	}
 	return rej, nil
+}
+
+func (l *genesysLink) renew(ctx context.Context, all []string) ([]Rejected, error) {
+	return l.update(ctx, all, nil, nil)
 }
 
 func (l *genesysLink) close() { l.conn.CloseNow() }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,14 +23,22 @@ type link interface {
 	channelID() string
 	// read returns the next frame. ctx lives as long as the connection.
 	read(ctx context.Context) (frame, error)
-	// ping asks the server for a sign of life.
+	// seen is when the connection last showed a sign of life: any frame,
+	// or a pong.
+	seen() time.Time
+	// ping asks the server for a sign of life; it may wait for it until
+	// ctx ends.
 	ping(ctx context.Context) error
 	// drain returns once every frame the server sent before the call has
 	// been read by read, or ctx ends.
 	drain(ctx context.Context) error
-	// renewAt is when update must be called to keep the connection
-	// from expiring; zero if never.
+	// renewAt is when renew must be called to keep the connection from
+	// expiring; zero if never.
 	renewAt() time.Time
+	// renew keeps the connection from expiring: Genesys channels are
+	// renewed by subscribing the set again, token-frame sockets by sending
+	// a new token.
+	renew(ctx context.Context, all []string) ([]Rejected, error)
 	// update makes the server's set equal to all, where added and removed
 	// are the difference from the previous set.
 	update(ctx context.Context, all, added, removed []string) ([]Rejected, error)
@@ -54,3 +63,9 @@ type frame struct {
 	n    Notification // for frameEvent
 	err  error        // for frameInvalid
 }
+
+// activity records when a connection last showed a sign of life.
+type activity struct{ ns atomic.Int64 }
+
+func (a *activity) touch()          { a.ns.Store(time.Now().UnixNano()) }
+func (a *activity) seen() time.Time { return time.Unix(0, a.ns.Load()) }
