@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -21,19 +22,30 @@ type tokens struct {
 // token returns a valid access token, fetching one if the cached token is
 // missing, expired or was invalidated.
 func (t *tokens) token(context.Context) (string, error) {
+	tok, err := t.get(0)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
+}
+
+// get returns the cached token if it stays valid for at least minLife, and
+// otherwise asks the source for a new one.
+func (t *tokens) get(minLife time.Duration) (*oauth2.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.tok.Valid() {
-		tok, err := t.src.Token()
-		if err != nil {
-			return "", fmt.Errorf("notify: getting a token: %w", err)
-		}
-		if tok == nil || tok.AccessToken == "" {
-			return "", fmt.Errorf("%w: the token source returned an empty token", ErrUnauthorized)
-		}
-		t.tok = tok
+	if t.tok.Valid() && (t.tok.Expiry.IsZero() || time.Until(t.tok.Expiry) > minLife) {
+		return t.tok, nil
 	}
-	return t.tok.AccessToken, nil
+	tok, err := t.src.Token()
+	if err != nil {
+		return nil, fmt.Errorf("notify: getting a token: %w", err)
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return nil, fmt.Errorf("%w: the token source returned an empty token", ErrUnauthorized)
+	}
+	t.tok = tok
+	return tok, nil
 }
 
 // invalidate forgets the cached token so the next call fetches a new one.

@@ -50,7 +50,11 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 		out:    newOutbox(cfg.eventBuffer),
 		done:   make(chan struct{}),
 	}
-	c.tr = newGenesysTransport(&c.cfg, c.tokens)
+	if cfg.tokenFrameURL != "" {
+		c.tr = newTokenFrameTransport(&c.cfg, c.tokens)
+	} else {
+		c.tr = newGenesysTransport(&c.cfg, c.tokens)
+	}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	return c, nil
 }

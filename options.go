@@ -48,6 +48,7 @@ type config struct {
 	eventBuffer    int
 	readLimit      int64
 	renewMargin    time.Duration
+	tokenFrameURL  string // "": the Genesys Cloud protocol
 	logger         *slog.Logger
 }
 
@@ -196,7 +197,9 @@ func WithReadLimit(n int64) Option {
 
 // WithChannelRenewal sets how long before its channel expires the client
 // subscribes the set again, which extends the channel (Genesys channels
-// live 24 hours unless renewed). Default: 1h.
+// live 24 hours unless renewed). With the token-frame protocol it is how
+// long before the token expires that a new one is sent on the socket. The
+// margin is capped at half the channel's or token's lifetime. Default: 1h.
 func WithChannelRenewal(margin time.Duration) Option {
 	return func(c *config) error {
 		if margin <= 0 {
@@ -219,15 +222,31 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithTokenFrameEndpoint switches the client to the token-frame protocol,
-// where the token is sent as the first socket frame, at the given wss://
-// URL (ws:// on loopback only). Default: none, the Genesys Cloud
-// Notifications API is used.
-//
-// Not supported yet: New returns an error that matches errors.ErrUnsupported.
+// WithTokenFrameEndpoint switches the client to the token-frame protocol
+// (PROTOCOL.md §2) at the given URL, such as
+// "wss://api.mypurecloud.com/api/v2/notifications": the token is sent as
+// the first socket frame and topics, such as "/users/{id}/presence", are
+// subscribed with frames. The URL must be wss://, or ws:// on a loopback
+// host, since a token travels on the socket. Default: none, the Genesys
+// Cloud Notifications API is used.
 func WithTokenFrameEndpoint(endpoint string) Option {
-	return func(*config) error {
-		return fmt.Errorf("notify: token-frame protocol (%s): %w", endpoint, errors.ErrUnsupported)
+	return func(c *config) error {
+		u, err := url.Parse(endpoint)
+		if err != nil {
+			return fmt.Errorf("notify: token-frame endpoint: %w", err)
+		}
+		switch {
+		case u.Host == "":
+			return fmt.Errorf("notify: token-frame endpoint %q has no host", endpoint)
+		case u.User != nil:
+			return fmt.Errorf("notify: token-frame endpoint %q must not carry credentials", u.Redacted())
+		case u.Scheme == "ws" && !isLoopback(u.Hostname()):
+			return fmt.Errorf("%w: ws:// is allowed on loopback only, not %q", ErrInsecureURL, u.Host)
+		case u.Scheme != "ws" && u.Scheme != "wss":
+			return fmt.Errorf("%w: token-frame endpoint must be wss://, not %q", ErrInsecureURL, u.Scheme)
+		}
+		c.tokenFrameURL = endpoint
+		return nil
 	}
 }
 

@@ -26,7 +26,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		"zero buffer":         WithEventBuffer(0),
 		"tiny read limit":     WithReadLimit(10),
 		"nil logger":          WithLogger(nil),
-		"token frame":         WithTokenFrameEndpoint("wss://example.com"),
+		"token frame over ws": WithTokenFrameEndpoint("ws://example.com/api/v2/notifications"),
+		"token frame https":   WithTokenFrameEndpoint("https://example.com/api/v2/notifications"),
+		"token frame creds":   WithTokenFrameEndpoint("wss://u:p@example.com/"),
 	} {
 		if _, err := New(testToken, opt); err == nil {
 			t.Errorf("%s: New succeeded", name)

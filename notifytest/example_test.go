@@ -1,0 +1,88 @@
+package notifytest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/gcnotify/notify/notifytest"
+)
+
+func Example() {
+	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: -1})
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// do sends an authorized REST request and decodes the response into v.
+	do := func(method, path, body string, v any) {
+		req, err := http.NewRequestWithContext(ctx, method, srv.URL()+path, strings.NewReader(body))
+		if err != nil {
+			log.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer my-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			log.Fatalf("%s %s: %s", method, path, resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// Create a channel and connect to it.
+	var channel struct {
+		ConnectURI string `json:"connectUri"`
+		ID         string `json:"id"`
+	}
+	do(http.MethodPost, "/api/v2/notifications/channels", "", &channel)
+	c, _, err := websocket.Dial(ctx, channel.ConnectURI, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+
+	// Subscribe to a topic.
+	const topic = "v2.users.42.presence"
+	var result struct {
+		Entities []struct{ ID, State string }
+	}
+	do(http.MethodPut, "/api/v2/notifications/channels/"+channel.ID+"/subscriptions",
+		`[{"id":"`+topic+`"}]`, &result)
+	fmt.Println(result.Entities[0].ID, result.Entities[0].State)
+
+	// Publish an event and read it.
+	_, delivered := srv.Publish(topic, map[string]string{"presence": "Available"})
+	fmt.Println("delivered:", delivered)
+
+	_, frame, err := c.Read(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var event struct {
+		TopicName string          `json:"topicName"`
+		EventBody json.RawMessage `json:"eventBody"`
+	}
+	if err := json.Unmarshal(frame, &event); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(event.TopicName, string(event.EventBody))
+
+	c.Close(websocket.StatusNormalClosure, "")
+
+	// Output:
+	// v2.users.42.presence Permitted
+	// delivered: 1
+	// v2.users.42.presence {"presence":"Available"}
+}

@@ -1,0 +1,343 @@
+package notifytest_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/gcnotify/notify/notifytest"
+)
+
+func TestDropAll(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	c := h.dial(ch)
+	<-h.srv.Sockets()
+
+	h.srv.DropAll()
+	err := readErr(t, c)
+	if websocket.CloseStatus(err) != -1 {
+		t.Fatalf("got %v, want an abrupt close", err)
+	}
+	waitFor(t, "no open socket", func() bool { return h.srv.Stats().Open == 0 })
+	// The channel remains.
+	h.doStatus(http.StatusOK, http.MethodHead, channelsPath+"/"+ch.ID, "")
+}
+
+func TestCloseAll(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	a, b := h.create(token), h.create(token)
+	ca, cb := h.dial(a), h.dial(b)
+	<-h.srv.Sockets()
+	<-h.srv.Sockets()
+
+	h.srv.CloseAll(websocket.StatusGoingAway, "maintenance")
+	for _, c := range []*websocket.Conn{ca, cb} {
+		err := readErr(t, c)
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway || ce.Reason != "maintenance" {
+			t.Errorf("got %v, want close %v", err, websocket.StatusGoingAway)
+		}
+		if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("CloseStatus(%v) = %v", err, websocket.CloseStatus(err))
+		}
+	}
+	waitFor(t, "no open socket", func() bool { return h.srv.Stats().Open == 0 })
+	if len(h.srv.Channels()) != 2 {
+		t.Errorf("channels removed")
+	}
+}
+
+func TestStall(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: interval})
+	ch := h.create(token)
+	c := h.dial(ch)
+	h.put(ch.ID, "t")
+	got := 0
+	for read(t, c).TopicName != "channel.metadata" {
+		got++
+	}
+	got++
+
+	h.srv.Stall()
+	// Frames written before Stall returned may still be in flight; nothing
+	// is written after.
+	written := notifytest.FramesWritten(h.srv, ch.ID)
+	for ; int64(got) < written; got++ {
+		read(t, c)
+	}
+	if _, n := h.srv.Publish("t", 1); n != 0 {
+		t.Errorf("Publish delivered %d to a stalled socket", n)
+	}
+	h.srv.SendRaw(ch.ID, []byte("raw"))
+	h.srv.SocketClosing(ch.ID)
+	ping(t, c)
+
+	// Read in the background: a read with a deadline would close the socket.
+	frames := make(chan []byte, 16)
+	go func() {
+		defer close(frames)
+		for {
+			_, data, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			frames <- data
+		}
+	}()
+	select {
+	case f := <-frames:
+		t.Fatalf("got %s from a stalled socket", f)
+	case <-time.After(15 * interval):
+	}
+	if w := notifytest.FramesWritten(h.srv, ch.ID); w != written {
+		t.Errorf("%d frames written after Stall", w-written)
+	}
+	if s := h.srv.Stats(); s.Open != 1 || !h.srv.Channels()[0].Connected {
+		t.Errorf("stalled socket not open: %+v", s)
+	}
+
+	// A socket opened later works normally, and replaces the stalled one.
+	c2 := h.dial(ch)
+	ping(t, c2)
+	for {
+		if e := read(t, c2); string(e.EventBody) == `{"message":"pong"}` {
+			break
+		}
+	}
+	if _, n := h.srv.Publish("t", 2); n != 1 {
+		t.Errorf("Publish delivered %d, want 1", n)
+	}
+	// The replaced stalled socket is closed abruptly, without any frame.
+	for f := range frames {
+		t.Errorf("got %s from a stalled socket", f)
+	}
+	waitFor(t, "the stalled socket to close", func() bool { return h.srv.Stats().Open == 1 })
+}
+
+func TestStallWebSocketPing(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	c := h.dial(h.create(token))
+	<-h.srv.Sockets()
+	h.srv.Stall()
+	c.CloseRead(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Ping(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ping on a stalled socket: %v, want a timeout", err)
+	}
+}
+
+func TestEvict(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	c := h.dial(ch)
+	h.put(ch.ID, "t")
+
+	h.srv.Evict(ch.ID)
+	e := read(t, c)
+	if e.TopicName != "v2.system.no_longer_subscribed."+ch.ID || e.Version != "2" {
+		t.Fatalf("got %s, want no_longer_subscribed", e.raw)
+	}
+	var body systemBody
+	decode(t, e.EventBody, &body)
+	if body.ChannelID != ch.ID || body.Message == "" || body.SystemTopicType != "no_longer_subscribed" {
+		t.Errorf("eventBody %s", e.EventBody)
+	}
+	if err := readErr(t, c); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Errorf("got %v, want a normal close", err)
+	}
+
+	resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("HEAD evicted channel: status %d", resp.StatusCode)
+	}
+	resp, body2 := h.do(token, http.MethodPut, subsPath(ch.ID), topicList("t"))
+	checkError(t, resp, body2, http.StatusNotFound, "not.found")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, dresp, err := websocket.Dial(ctx, ch.ConnectURI, &websocket.DialOptions{HTTPClient: h.hc})
+	if err == nil || dresp == nil || dresp.StatusCode != http.StatusNotFound {
+		t.Errorf("dial evicted channel: %v", err)
+	}
+	if h.srv.Subscriptions(ch.ID) != nil || len(h.srv.Channels()) != 0 {
+		t.Errorf("evicted channel still listed")
+	}
+	h.srv.Evict("streaming-0-unknown") // no-op
+}
+
+func TestSocketClosing(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	c := h.dial(ch)
+	<-h.srv.Sockets()
+
+	h.srv.SocketClosing(ch.ID)
+	e := read(t, c)
+	var body systemBody
+	decode(t, e.EventBody, &body)
+	if e.TopicName != "v2.system.socket_closing" || e.Version != "2" ||
+		body.ChannelID != ch.ID || body.SystemTopicType != "socket_closing" ||
+		body.CorrelationID == "" || body.Reason == "" || body.Message == "" {
+		t.Fatalf("got %s, want socket_closing", e.raw)
+	}
+	// The socket stays open.
+	ping(t, c)
+	if e := read(t, c); string(e.EventBody) != `{"message":"pong"}` {
+		t.Errorf("got %s, want a pong", e.raw)
+	}
+}
+
+func TestTokenRevoked(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	c := h.dial(ch)
+	<-h.srv.Sockets()
+
+	h.srv.TokenRevoked(ch.ID)
+	e := read(t, c)
+	var body systemBody
+	decode(t, e.EventBody, &body)
+	if e.TopicName != "v2.system.token_revoked."+ch.ID || body.ChannelID != ch.ID || body.Message == "" {
+		t.Fatalf("got %s, want token_revoked", e.raw)
+	}
+	if err := readErr(t, c); websocket.CloseStatus(err) != 4001 {
+		t.Errorf("got %v, want close status 4001", err)
+	}
+	resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("HEAD revoked channel: status %d", resp.StatusCode)
+	}
+}
+
+func TestSendRaw(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	c := h.dial(ch)
+	<-h.srv.Sockets()
+
+	h.srv.SendRaw(ch.ID, []byte("not json {"))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	typ, data, err := c.Read(ctx)
+	if err != nil || typ != websocket.MessageText || string(data) != "not json {" {
+		t.Fatalf("got %v %q %v, want the raw text frame", typ, data, err)
+	}
+}
+
+func TestMaxChannelsEvictsOldestUnconnected(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	var chans []channelInfo
+	for range 20 {
+		chans = append(chans, h.create(token))
+	}
+	h.dial(chans[0])
+	h.dial(chans[1])
+	<-h.srv.Sockets()
+	<-h.srv.Sockets()
+	other := h.create("other") // other tokens do not count
+
+	h.create(token)
+	resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+chans[2].ID, "")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("oldest unconnected channel not evicted")
+	}
+	for _, id := range []string{chans[0].ID, chans[1].ID, chans[3].ID, other.ID} {
+		resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+id, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("channel %s evicted", id)
+		}
+	}
+	if n := len(h.srv.Channels()); n != 21 {
+		t.Errorf("%d channels, want 21", n)
+	}
+}
+
+func TestMaxChannelsAllConnected(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 2})
+	a, b := h.create(token), h.create(token)
+	ca := h.dial(a)
+	h.dial(b)
+	<-h.srv.Sockets()
+	<-h.srv.Sockets()
+
+	c := h.create(token)
+	if e := read(t, ca); e.TopicName != "v2.system.no_longer_subscribed."+a.ID {
+		t.Fatalf("got %s, want no_longer_subscribed", e.raw)
+	}
+	readErr(t, ca)
+	var ids []string
+	for _, ch := range h.srv.Channels() {
+		ids = append(ids, ch.ID)
+	}
+	if len(ids) != 2 || ids[0] != b.ID || ids[1] != c.ID {
+		t.Errorf("channels %v, want %s and %s", ids, b.ID, c.ID)
+	}
+}
+
+func TestCloseServer(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: time.Millisecond})
+	tr := &http.Transport{}
+	h := &harness{t: t, srv: srv, hc: &http.Client{Transport: tr}}
+	ch := h.create(token)
+	c := dialNoCleanup(t, h, ch)
+	defer c.CloseNow()
+	h.put(ch.ID, "t")
+	stalled := dialNoCleanup(t, h, h.create(token))
+	defer stalled.CloseNow()
+	<-srv.Sockets()
+	<-srv.Sockets()
+	srv.Stall()
+	// A socket that never reads, closed with a handshake it never answers.
+	unread := dialNoCleanup(t, h, h.create(token))
+	defer unread.CloseNow()
+	<-srv.Sockets()
+	srv.CloseAll(websocket.StatusGoingAway, "")
+
+	start := time.Now()
+	srv.Close()
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if err := readErr(t, c); err == nil {
+		t.Fatal("socket still open")
+	}
+	if err := readErr(t, stalled); err == nil {
+		t.Fatal("stalled socket still open")
+	}
+	srv.Close() // idempotent
+	if s := srv.Stats(); s.Open != 0 {
+		t.Errorf("%d sockets open after Close", s.Open)
+	}
+	if _, n := srv.Publish("t", 1); n != 0 {
+		t.Errorf("Publish after Close delivered %d", n)
+	}
+	if resp, err := h.hc.Post(srv.URL()+channelsPath, "", nil); err == nil {
+		resp.Body.Close()
+		t.Errorf("server still listening")
+	}
+
+	c.CloseNow()
+	stalled.CloseNow()
+	unread.CloseNow()
+	tr.CloseIdleConnections()
+	goleak.VerifyNone(t, ignore)
+}
+
+func dialNoCleanup(t *testing.T, h *harness, ch channelInfo) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, ch.ConnectURI, &websocket.DialOptions{HTTPClient: h.hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -1,0 +1,90 @@
+package notifytest
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Frames the server writes on its own.
+var (
+	heartbeatFrame = []byte(`{"topicName":"channel.metadata","eventBody":{"message":"WebSocket Heartbeat"}}`)
+	pongFrame      = []byte(`{"topicName":"channel.metadata","eventBody":{"message":"pong"}}`)
+)
+
+// eventFrame returns the envelope of a notification. body must be valid
+// JSON; it is embedded verbatim.
+func eventFrame(topic string, body []byte, correlationID string) []byte {
+	t, _ := json.Marshal(topic)
+	c, _ := json.Marshal(correlationID)
+	b := make([]byte, 0, len(t)+len(body)+len(c)+80)
+	b = append(b, `{"topicName":`...)
+	b = append(b, t...)
+	b = append(b, `,"version":"2","eventBody":`...)
+	b = append(b, body...)
+	b = append(b, `,"metadata":{"CorrelationId":`...)
+	b = append(b, c...)
+	b = append(b, `}}`...)
+	return b
+}
+
+// encodeBody returns the JSON encoding of a Publish body. json.RawMessage
+// and []byte pass through verbatim (empty means null).
+func encodeBody(body any) []byte {
+	var raw []byte
+	switch b := body.(type) {
+	case json.RawMessage:
+		raw = b
+	case []byte:
+		raw = b
+	default:
+		var err error
+		raw, err = json.Marshal(body)
+		if err != nil {
+			panic(fmt.Sprintf("notifytest: Publish: cannot encode body: %v", err))
+		}
+		return raw
+	}
+	if len(raw) == 0 {
+		return []byte("null")
+	}
+	if !json.Valid(raw) {
+		panic(fmt.Sprintf("notifytest: Publish: body is not valid JSON: %q", raw))
+	}
+	return raw
+}
+
+// systemBody is the eventBody of the v2.system.* messages.
+type systemBody struct {
+	ChannelID       string `json:"channelId"`
+	SystemTopicType string `json:"systemTopicType"`
+	CorrelationID   string `json:"correlationId"`
+	Reason          string `json:"reason"`
+	Message         string `json:"message"`
+}
+
+func systemFrame(topic, channelID, kind, reason, message string) []byte {
+	cid := newUUID()
+	body, _ := json.Marshal(systemBody{
+		ChannelID:       channelID,
+		SystemTopicType: kind,
+		CorrelationID:   cid,
+		Reason:          reason,
+		Message:         message,
+	})
+	return eventFrame(topic, body, cid)
+}
+
+func socketClosingFrame(channelID string) []byte {
+	return systemFrame("v2.system.socket_closing", channelID, "socket_closing",
+		"The socket will be closed soon for maintenance; open a new one.", "Socket closing")
+}
+
+func noLongerSubscribedFrame(channelID string) []byte {
+	return systemFrame("v2.system.no_longer_subscribed."+channelID, channelID, "no_longer_subscribed",
+		"The channel no longer exists.", "No longer subscribed")
+}
+
+func tokenRevokedFrame(channelID string) []byte {
+	return systemFrame("v2.system.token_revoked."+channelID, channelID, "token_revoked",
+		"The token that created the channel was revoked.", "Token revoked")
+}

@@ -1,0 +1,86 @@
+package notifytest_test
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gcnotify/notify/notifytest"
+)
+
+// A client PUTs its subscriptions as soon as its Dial returns, that is as
+// soon as the server wrote the 101 response, and expects every Publish after
+// the PUT's response to reach its socket.
+func TestUpgradeThenPut(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 1000})
+	for i := range 300 {
+		ch := h.create(token)
+		c := h.dial(ch)
+		topic := "topic." + strconv.Itoa(i)
+		h.put(ch.ID, topic)
+		if _, n := h.srv.Publish(topic, i); n != 1 {
+			t.Fatalf("iteration %d: delivered %d, want 1", i, n)
+		}
+		if e := readEvent(t, c); string(e.EventBody) != strconv.Itoa(i) {
+			t.Fatalf("iteration %d: got %s", i, e.raw)
+		}
+		c.CloseNow()
+	}
+}
+
+// A client that reconnects to its channel keeps its subscriptions: a
+// Publish right after the new Dial returns reaches the new socket.
+func TestReconnectThenPublish(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	h.put(ch.ID, "t")
+	old := h.dial(ch)
+	for i := range 300 {
+		c := h.dial(ch)
+		if _, n := h.srv.Publish("t", i); n != 1 {
+			t.Fatalf("iteration %d: delivered %d, want 1", i, n)
+		}
+		if e := readEvent(t, c); string(e.EventBody) != strconv.Itoa(i) {
+			t.Fatalf("iteration %d: got %s", i, e.raw)
+		}
+		old.CloseNow()
+		old = c
+	}
+}
+
+// The PUT waits for the registration of a socket whose upgrade response was
+// written: force the PUT to arrive while the registration is held back.
+func TestPutWaitsForUpgrade(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+
+	waiting := make(chan struct{})
+	var once sync.Once
+	var waited atomic.Bool
+	notifytest.SetTestHooks(h.srv,
+		func(string) {
+			// Hold the registration until the PUT waits for it.
+			select {
+			case <-waiting:
+				waited.Store(true)
+			case <-time.After(timeout):
+			}
+		},
+		func(string) { once.Do(func() { close(waiting) }) },
+	)
+
+	c := h.dial(ch)
+	h.doStatus(http.StatusOK, http.MethodPut, subsPath(ch.ID), topicList("t"))
+	if !waited.Load() {
+		t.Fatal("the PUT did not wait for the upgrade")
+	}
+	if _, n := h.srv.Publish("t", "x"); n != 1 {
+		t.Fatalf("delivered %d, want 1", n)
+	}
+	if e := readEvent(t, c); string(e.EventBody) != `"x"` {
+		t.Fatalf("got %s", e.raw)
+	}
+}

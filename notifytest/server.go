@@ -1,0 +1,452 @@
+package notifytest
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config configures a Server. The zero value is ready to use: every field
+// has a default, stated in its documentation, that replaces its zero value.
+type Config struct {
+	// HeartbeatInterval is how often every open socket receives a
+	// "WebSocket Heartbeat" channel.metadata frame.
+	// Default (when zero) 30s; a negative value disables heartbeats.
+	HeartbeatInterval time.Duration
+
+	// ChannelTTL is how long a channel lives after its creation or after its
+	// last successful subscription PUT or POST. An expired channel answers
+	// 404 everywhere and its socket gets v2.system.no_longer_subscribed.
+	// Default (when zero or negative) 24h.
+	ChannelTTL time.Duration
+
+	// MaxTopics is the maximum number of topics a channel may be subscribed
+	// to. A PUT or POST that would exceed it answers 400 and changes
+	// nothing. Default (when zero or negative) 1000.
+	MaxTopics int
+
+	// MaxChannels is the maximum number of channels per bearer token.
+	// Creating one more evicts (as Server.Evict does) the oldest channel of
+	// that token that has no open socket, or, if they all have one, the
+	// oldest. Default (when zero or negative) 20.
+	MaxChannels int
+
+	// Permit decides whether a topic may be subscribed to. When it returns
+	// ok == false, the topic is reported as "Rejected" with reason and
+	// missingPermissions. It may be called concurrently and must not call
+	// the Server's methods. Default: every topic is permitted.
+	Permit func(topic string) (ok bool, reason string, missingPermissions []string)
+
+	// Authorize decides whether a bearer token is accepted; REST requests
+	// with a rejected token answer 401. It may be called concurrently and
+	// must not call the Server's methods. Default: any non-empty token is
+	// accepted.
+	Authorize func(token string) bool
+}
+
+// Default values of the Config fields.
+const (
+	defaultHeartbeatInterval = 30 * time.Second
+	defaultChannelTTL        = 24 * time.Hour
+	defaultMaxTopics         = 1000
+	defaultMaxChannels       = 20
+)
+
+// writeTimeout bounds every frame written by the server, so that a client
+// that stops reading cannot block it forever. It also bounds how long
+// Publish waits for a pending upgrade.
+const writeTimeout = 5 * time.Second
+
+func (c Config) withDefaults() Config {
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = defaultHeartbeatInterval
+	}
+	if c.ChannelTTL <= 0 {
+		c.ChannelTTL = defaultChannelTTL
+	}
+	if c.MaxTopics <= 0 {
+		c.MaxTopics = defaultMaxTopics
+	}
+	if c.MaxChannels <= 0 {
+		c.MaxChannels = defaultMaxChannels
+	}
+	if c.Permit == nil {
+		c.Permit = func(string) (bool, string, []string) { return true, "", nil }
+	}
+	if c.Authorize == nil {
+		c.Authorize = func(token string) bool { return token != "" }
+	}
+	return c
+}
+
+// Server is an in-process fake of the Genesys Cloud Notifications API: the
+// REST endpoints under /api/v2/notifications/channels and the channel
+// WebSockets. Create one with NewServer and release it with Close.
+//
+// All methods are safe for concurrent use.
+type Server struct {
+	cfg   Config
+	hs    *httptest.Server
+	wsURL string
+
+	sockets chan string   // see Sockets
+	kick    chan struct{} // wakes the janitor when an expiry changes
+	done    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+	once    sync.Once
+
+	mu       sync.Mutex
+	closed   bool
+	seq      uint64
+	channels map[string]*channel
+	socks    map[*socket]struct{} // every socket whose handler is running
+	stats    Stats
+	fail     failure
+
+	// Test hooks, set before the server is used (see export_test.go).
+	hookAccepted    func(channelID string) // after Accept, before registration
+	hookUpgradeWait func(channelID string) // a request waits for an upgrade
+}
+
+// channel is the server side state of one notification channel.
+type channel struct {
+	id      string
+	token   string
+	seq     uint64 // creation order
+	expires time.Time
+	topics  map[string]struct{}
+	sock    *socket // the open socket, if any
+
+	// upgrading counts the WebSocket upgrades in progress on this channel;
+	// upgraded is closed when it drops back to zero. Both are guarded by
+	// Server.mu. upgradeMu serializes the upgrades.
+	upgrading int
+	upgraded  chan struct{}
+	upgradeMu sync.Mutex
+}
+
+// Channel describes a live channel, as returned by Server.Channels.
+type Channel struct {
+	// ID is the channel id, "streaming-0-…".
+	ID string
+	// Expires is when the channel expires unless extended.
+	Expires time.Time
+	// Connected reports whether a socket is open on the channel.
+	Connected bool
+	// Topics is the number of topics the channel is subscribed to.
+	Topics int
+}
+
+// Stats counts what a Server did, as returned by Server.Stats.
+type Stats struct {
+	// ChannelsCreated counts the POST /channels requests that succeeded.
+	ChannelsCreated int
+	// SubscriptionCalls counts the authorized PUT, POST and DELETE requests
+	// on a channel's subscriptions, including those that failed, but not
+	// those answered by FailNext.
+	SubscriptionCalls int
+	// Sockets counts the sockets accepted in total.
+	Sockets int
+	// Open is the number of sockets open now.
+	Open int
+	// Published counts the frames written by Publish (the sum of its
+	// delivered results).
+	Published int
+}
+
+// NewServer starts a Server listening on 127.0.0.1 on a random port.
+// Zero fields of cfg take their defaults.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		cfg:      cfg.withDefaults(),
+		sockets:  make(chan string, 1024),
+		kick:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		channels: make(map[string]*channel),
+		socks:    make(map[*socket]struct{}),
+	}
+	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.wsURL = "ws" + strings.TrimPrefix(s.hs.URL, "http")
+	s.wg.Add(1)
+	go s.janitor()
+	return s
+}
+
+// URL returns the API base URL, "http://127.0.0.1:PORT". The REST
+// endpoints are under URL()+"/api/v2/notifications/channels".
+func (s *Server) URL() string {
+	return s.hs.URL
+}
+
+// Close closes every socket abruptly and the listener, and waits until all
+// the goroutines of the server have exited. It is idempotent.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		socks := make([]*socket, 0, len(s.socks))
+		for sk := range s.socks {
+			socks = append(socks, sk)
+		}
+		for _, ch := range s.channels {
+			ch.sock = nil
+		}
+		s.mu.Unlock()
+
+		close(s.done)
+		for _, sk := range socks {
+			sk.kill()
+		}
+		s.hs.Close()
+		s.wg.Wait()
+	})
+}
+
+// Sockets returns a channel that receives the channel id each time a socket
+// is accepted and registered, so that tests can wait for connections.
+// It is buffered (1024); when it is full, ids are dropped rather than
+// blocking the server. Every call returns the same channel.
+func (s *Server) Sockets() <-chan string {
+	return s.sockets
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Channels returns all live channels, oldest first.
+func (s *Server) Channels() []Channel {
+	s.mu.Lock()
+	dead := s.expireLocked(time.Now())
+	chans := s.sortedLocked(func(*channel) bool { return true })
+	out := make([]Channel, len(chans))
+	for i, ch := range chans {
+		out[i] = Channel{
+			ID:        ch.id,
+			Expires:   ch.expires,
+			Connected: ch.sock != nil,
+			Topics:    len(ch.topics),
+		}
+	}
+	s.mu.Unlock()
+	s.noLongerSubscribed(dead)
+	return out
+}
+
+// Subscriptions returns the sorted topics of the channel, or nil if it has
+// none or does not exist.
+func (s *Server) Subscriptions(channelID string) []string {
+	s.mu.Lock()
+	dead := s.expireLocked(time.Now())
+	var out []string
+	if ch := s.channels[channelID]; ch != nil {
+		out = sortedTopics(ch)
+	}
+	s.mu.Unlock()
+	s.noLongerSubscribed(dead)
+	return out
+}
+
+func sortedTopics(ch *channel) []string {
+	if len(ch.topics) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(ch.topics))
+	for t := range ch.topics {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sortedLocked returns the channels for which keep is true, oldest first.
+func (s *Server) sortedLocked(keep func(*channel) bool) []*channel {
+	var out []*channel
+	for _, ch := range s.channels {
+		if keep(ch) {
+			out = append(out, ch)
+		}
+	}
+	slices.SortFunc(out, func(a, b *channel) int {
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return out
+}
+
+// createLocked creates a channel for token, evicting channels beyond
+// MaxChannels. It returns the new channel and the sockets of the evicted
+// channels.
+func (s *Server) createLocked(token string, now time.Time) (*channel, []*socket) {
+	var evicted []*socket
+	for {
+		mine := s.sortedLocked(func(ch *channel) bool { return ch.token == token })
+		if len(mine) < s.cfg.MaxChannels {
+			break
+		}
+		victim := mine[0]
+		for _, ch := range mine {
+			if ch.sock == nil && ch.upgrading == 0 {
+				victim = ch
+				break
+			}
+		}
+		if sk := s.removeLocked(victim); sk != nil {
+			evicted = append(evicted, sk)
+		}
+	}
+
+	var id string
+	for id == "" || s.channels[id] != nil {
+		id = "streaming-0-" + strings.ToLower(rand.Text())
+	}
+	s.seq++
+	ch := &channel{
+		id:      id,
+		token:   token,
+		seq:     s.seq,
+		expires: now.Add(s.cfg.ChannelTTL),
+		topics:  make(map[string]struct{}),
+	}
+	s.channels[id] = ch
+	s.stats.ChannelsCreated++
+	s.wakeJanitor()
+	return ch, evicted
+}
+
+// removeLocked deletes ch and detaches its socket, which it returns.
+func (s *Server) removeLocked(ch *channel) *socket {
+	delete(s.channels, ch.id)
+	sk := ch.sock
+	ch.sock = nil
+	return sk
+}
+
+// expireLocked removes the channels that expired at now and returns their
+// sockets, to be given noLongerSubscribed once s.mu is released.
+func (s *Server) expireLocked(now time.Time) []*socket {
+	var dead []*socket
+	for _, ch := range s.channels {
+		if now.Before(ch.expires) {
+			continue
+		}
+		if sk := s.removeLocked(ch); sk != nil {
+			dead = append(dead, sk)
+		}
+	}
+	return dead
+}
+
+// lookupLocked returns the live channel id, or nil. Expired channels found
+// on the way are removed and their sockets appended to *dead.
+func (s *Server) lookupLocked(id string, dead *[]*socket) *channel {
+	*dead = append(*dead, s.expireLocked(time.Now())...)
+	return s.channels[id]
+}
+
+// wakeJanitor tells the janitor that an expiry time changed.
+func (s *Server) wakeJanitor() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// janitor expires channels on time, so that their sockets are told even if
+// nobody touches the server.
+func (s *Server) janitor() {
+	defer s.wg.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		s.mu.Lock()
+		dead := s.expireLocked(now)
+		var next time.Time
+		for _, ch := range s.channels {
+			if next.IsZero() || ch.expires.Before(next) {
+				next = ch.expires
+			}
+		}
+		s.mu.Unlock()
+		s.noLongerSubscribed(dead)
+
+		if next.IsZero() {
+			t.Stop()
+		} else {
+			t.Reset(next.Sub(now))
+		}
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+	}
+}
+
+var errServerClosed = errors.New("notifytest: server closed")
+
+// awaitUpgrades blocks until no WebSocket upgrade is in progress on the
+// channel id (or it does not exist), ctx is done or the server is closed.
+// A socket whose upgrade response was written before the call is therefore
+// registered when it returns.
+func (s *Server) awaitUpgrades(ctx context.Context, id string) error {
+	for {
+		s.mu.Lock()
+		ch := s.channels[id]
+		if ch == nil || ch.upgrading == 0 {
+			s.mu.Unlock()
+			return nil
+		}
+		wait := ch.upgraded
+		hook := s.hookUpgradeWait
+		s.mu.Unlock()
+
+		if hook != nil {
+			hook(id)
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return errServerClosed
+		}
+	}
+}
+
+// spawn runs f in a goroutine that Close waits for. It returns false, and
+// does not run f, if the server is closed.
+func (s *Server) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// newUUID returns a random (version 4) UUID string.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
