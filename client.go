@@ -12,22 +12,40 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Client keeps one notification stream alive for as long as Run runs. It
-// is safe for use by multiple goroutines.
+// Client keeps a notification stream alive for as long as Run runs. It is
+// safe for use by multiple goroutines.
+//
+// A set of more than 1,000 topics is spread over several channels (see
+// MaxTopics), each with its own socket, heartbeat watch and reconnects;
+// their events all arrive on the one Events() stream.
 type Client struct {
 	cfg    config
 	log    *slog.Logger
 	tokens *tokens
-	tr     transport
-	set    *topicSet
 	out    *outbox
-	gen    uint64                // generation of the newest connection; supervisor only
-	dedup  atomic.Pointer[dedup] // set while a handover may deliver an event twice
+	gen    atomic.Uint64 // generation of the newest connection of any shard
+	stats  counters
+
+	dedupMu sync.Mutex
+	dedup   atomic.Pointer[dedup] // set while two connections may deliver one event
+
+	assign chan struct{} // held while Subscribe or Unsubscribe changes the set
+
+	mu     sync.Mutex // guards shards and run
+	shards []*shard   // at least one; a shard is one channel's worth of topics
+	run    *runGroup  // the running supervisors; nil outside Run
 
 	closeCtx    context.Context // done once Close is called
 	closeCancel context.CancelFunc
 	started     atomic.Bool   // Run (or Close before Run) has begun
 	done        chan struct{} // closed when Run has returned
+}
+
+// runGroup is the supervisors of one Run.
+type runGroup struct {
+	ctx   context.Context
+	wg    sync.WaitGroup
+	fatal chan error // the first permanent error of any shard
 }
 
 // New returns a client that gets its tokens from ts. It checks the options
@@ -46,26 +64,29 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 		cfg:    cfg,
 		log:    cfg.logger,
 		tokens: &tokens{src: ts},
-		set:    newTopicSet(),
 		out:    newOutbox(cfg.eventBuffer),
+		assign: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
-	if cfg.tokenFrameURL != "" {
-		c.tr = newTokenFrameTransport(&c.cfg, c.tokens)
-	} else {
-		c.tr = newGenesysTransport(&c.cfg, c.tokens)
-	}
+	c.shards = []*shard{c.newShard()}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	return c, nil
+}
+
+// newShard returns an empty shard with a transport of its own.
+func (c *Client) newShard() *shard {
+	sh := &shard{set: newTopicSet()}
+	if c.cfg.tokenFrameURL != "" {
+		sh.tr = newTokenFrameTransport(&c.cfg, c.tokens)
+	} else {
+		sh.tr = newGenesysTransport(&c.cfg, c.tokens)
+	}
+	return sh
 }
 
 // Events returns the stream of events, in order. The client closes it when
 // Run returns; events already in it stay readable.
 func (c *Client) Events() <-chan Event { return c.out.ch }
-
-// Topics returns the desired topic set, sorted. While connected it equals
-// the set subscribed on the server.
-func (c *Client) Topics() []string { return c.set.sorted() }
 
 // Run connects, subscribes the topic set and keeps the stream alive until
 // ctx ends, Close is called or a permanent error occurs (such as
@@ -85,7 +106,24 @@ func (c *Client) Run(ctx context.Context) error {
 	defer context.AfterFunc(c.closeCtx, cancel)()
 
 	go c.out.pump()
-	err := c.supervise(runCtx)
+	g := &runGroup{ctx: runCtx, fatal: make(chan error, 1)}
+	c.mu.Lock()
+	c.run = g
+	for _, sh := range c.shards {
+		c.start(sh)
+	}
+	c.mu.Unlock()
+
+	var err error
+	select {
+	case err = <-g.fatal:
+	case <-runCtx.Done():
+	}
+	cancel()
+	c.mu.Lock()
+	c.run = nil
+	c.mu.Unlock()
+	g.wg.Wait()
 	c.out.shutdown(true)
 	switch {
 	case c.closeCtx.Err() != nil:
@@ -95,6 +133,27 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	c.log.Error("notify: stopped", "err", err)
 	return err
+}
+
+// start runs the shard's supervisor if Run is running. The caller holds c.mu.
+func (c *Client) start(sh *shard) {
+	g := c.run
+	if g == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(g.ctx)
+	sh.stop = cancel
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer cancel()
+		if err := c.supervise(ctx, sh); err != nil && ctx.Err() == nil {
+			select {
+			case g.fatal <- err:
+			default:
+			}
+		}
+	}()
 }
 
 // Close stops Run, waits until every goroutine of the client has exited
@@ -109,9 +168,10 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// supervise is the one goroutine that changes connection state: it
-// connects, serves the connection until it ends, and waits out the backoff.
-func (c *Client) supervise(ctx context.Context) error {
+// supervise is the one goroutine that changes a shard's connection state:
+// it connects, serves the connection until it ends, and waits out the
+// backoff.
+func (c *Client) supervise(ctx context.Context, sh *shard) error {
 	policy := newRetryPolicy(c.cfg.backoffInitial, c.cfg.backoffMax)
 	var (
 		failures int       // attempts in a row that failed or ended early
@@ -120,12 +180,12 @@ func (c *Client) supervise(ctx context.Context) error {
 	)
 	for {
 		channel := ""
-		l, err := c.connect(ctx, why)
+		l, err := c.connect(ctx, sh, why)
 		if err == nil {
 			c.log.Info("notify: connected", "channel", l.channelID(), "gen", l.gen)
-			c.out.push(Connected{ChannelID: l.channelID(), Reconnect: !lostAt.IsZero(), Gap: !lostAt.IsZero(), Downtime: since(lostAt)})
+			c.connected(Connected{ChannelID: l.channelID(), Reconnect: !lostAt.IsZero(), Gap: !lostAt.IsZero(), Downtime: since(lostAt)})
 			up := time.Now()
-			channel, err = c.serve(ctx, l)
+			channel, err = c.serve(ctx, sh, l)
 			lostAt = time.Now()
 			if lostAt.Sub(up) >= c.cfg.backoffMax {
 				policy.reset()
@@ -135,6 +195,7 @@ func (c *Client) supervise(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		c.stats.failed(err)
 		if permanent(err) {
 			return err
 		}
@@ -163,257 +224,39 @@ func since(t time.Time) time.Duration {
 	return time.Since(t)
 }
 
-// connect opens a connection with the whole set replayed on it, reports
-// the topics the server refused, makes it the live connection and starts
-// its reader.
-func (c *Client) connect(ctx context.Context, why error) (*liveLink, error) {
-	if err := c.set.lock(ctx); err != nil {
+// connected reports a new connection.
+func (c *Client) connected(ev Connected) {
+	if ev.Reconnect {
+		c.stats.reconnects.Add(1)
+	}
+	c.out.push(ev)
+}
+
+// connect opens a connection for the shard with its whole set replayed,
+// reports the topics the server refused, makes it the shard's live
+// connection and starts its reader.
+func (c *Client) connect(ctx context.Context, sh *shard, why error) (*liveLink, error) {
+	if err := sh.set.lock(ctx); err != nil {
 		return nil, err
 	}
-	defer c.set.unlock()
-	l, rejected, err := c.tr.connect(ctx, c.set.sorted(), why)
+	defer sh.set.unlock()
+	l, rejected, err := sh.tr.connect(ctx, sh.set.sorted(), why)
 	if err != nil {
 		return nil, err
 	}
-	c.reject(rejected)
-	c.gen++
-	ll := &liveLink{link: l, gen: c.gen, readErr: make(chan error, 1), closing: make(chan struct{}, 1)}
-	c.set.live.Store(ll)
+	c.reject(sh, rejected)
+	ll := &liveLink{link: l, gen: c.gen.Add(1), readErr: make(chan error, 1), closing: make(chan struct{}, 1)}
+	sh.set.live.Store(ll)
 	go func() { ll.readErr <- c.read(ctx, ll) }()
 	return ll, nil
 }
 
-// reject removes refused topics from the set and reports them. The caller
-// holds the set's semaphore.
-func (c *Client) reject(rejected []Rejected) error {
+// reject removes refused topics from the shard's set and reports them. The
+// caller holds the set's semaphore.
+func (c *Client) reject(sh *shard, rejected []Rejected) error {
 	for _, r := range rejected {
 		c.log.Warn("notify: topic rejected", "topic", r.Topic, "reason", r.Reason, "missing", r.MissingPermissions)
 		c.out.push(r)
 	}
-	return c.set.drop(rejected)
-}
-
-// serve watches the connection until its reader ends: it pings a silent
-// socket and replaces a dead one, renews the channel before it expires,
-// and hands over to a new connection when the server announces a close.
-// It returns the last connection's channel and why it ended.
-func (c *Client) serve(ctx context.Context, cur *liveLink) (string, error) {
-	hb := c.cfg.heartbeat
-	watch := time.NewTimer(hb)
-	defer watch.Stop()
-	renew := time.NewTimer(renewIn(cur))
-	defer renew.Stop()
-	forget := time.NewTimer(0) // ends the de-duplication after a handover
-	<-forget.C
-	defer forget.Stop()
-	var (
-		pinged    bool
-		old       *liveLink // a connection being let go after a handover
-		announced bool      // cur's server announced a close that no handover answered
-	)
-	for {
-		var oldDone <-chan error
-		if old != nil {
-			oldDone = old.readErr
-		}
-		select {
-		case err := <-cur.readErr:
-			c.set.live.CompareAndSwap(cur, nil)
-			cur.fail(err)
-			if old != nil {
-				old.fail(errHandedOver)
-				<-old.readErr
-			}
-			c.dedup.Store(nil)
-			if err = cur.cause(); announced && !errors.Is(err, ErrPlannedClose) {
-				err = fmt.Errorf("%w: %w", ErrPlannedClose, err)
-			}
-			return cur.channelID(), err
-
-		case <-oldDone:
-			old = nil
-			forget.Reset(hb)
-
-		case <-forget.C:
-			c.dedup.Store(nil)
-
-		case <-cur.closing:
-			next, err := c.handover(ctx, cur)
-			if err != nil {
-				c.log.Warn("notify: handover failed; staying until the server closes", "channel", cur.channelID(), "err", err)
-				announced = true
-				continue
-			}
-			old, cur = cur, next
-			pinged, announced = false, false
-			watch.Reset(hb)
-			renew.Reset(renewIn(cur))
-
-		case <-watch.C:
-			idle := time.Since(cur.seen())
-			switch {
-			case idle < hb:
-				pinged = false
-				watch.Reset(hb - idle)
-			case !pinged:
-				pinged = true
-				c.ping(ctx, cur, hb/2)
-				watch.Reset(hb / 2)
-			default:
-				cur.fail(fmt.Errorf("%w: nothing for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
-			}
-
-		case <-renew.C:
-			if c.renew(ctx, cur) {
-				renew.Reset(renewIn(cur))
-			} else {
-				renew.Reset(c.cfg.backoffMax)
-			}
-		}
-	}
-}
-
-// errHandedOver ends a connection that a handover replaced.
-var errHandedOver = errors.New("notify: handed over to a new connection")
-
-// handover answers a planned close make-before-break: it opens a new
-// connection with the whole set, delivers Connected without a gap, reads
-// the old socket to its end and lets it go. Events that both connections
-// deliver meanwhile are passed on once.
-func (c *Client) handover(ctx context.Context, old *liveLink) (*liveLink, error) {
-	c.dedup.CompareAndSwap(nil, newDedup())
-	next, err := c.connect(ctx, fmt.Errorf("%w: channel %s", ErrPlannedClose, old.channelID()))
-	if err != nil {
-		return nil, err
-	}
-	c.log.Info("notify: handed over", "from", old.channelID(), "to", next.channelID(), "gen", next.gen)
-	c.out.push(Connected{ChannelID: next.channelID(), Reconnect: true})
-	if err := c.drain(ctx, old); err != nil {
-		c.log.Warn("notify: old connection not drained", "channel", old.channelID(), "err", err)
-	}
-	old.fail(errHandedOver)
-	return next, nil
-}
-
-// drain waits until l has read everything its server sent before now. It
-// gives up only when l makes no progress for half the heartbeat timeout,
-// so a long backlog is read to its end.
-func (c *Client) drain(ctx context.Context, l *liveLink) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- l.drain(ctx) }()
-	tick := time.NewTicker(c.cfg.heartbeat / 2)
-	defer tick.Stop()
-	last := l.seen()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case <-tick.C:
-			if now := l.seen(); !now.Equal(last) {
-				last = now
-				continue
-			}
-			cancel()
-			<-done
-			return fmt.Errorf("%w while draining", ErrHeartbeatTimeout)
-		}
-	}
-}
-
-// renewIn is how long until the connection's channel must be renewed.
-func renewIn(l *liveLink) time.Duration {
-	at := l.renewAt()
-	if at.IsZero() {
-		return maxWait
-	}
-	return max(time.Until(at), 0)
-}
-
-// maxWait stands for "never" in timers.
-const maxWait = time.Duration(1<<63 - 1)
-
-// renew replays the set on the live connection, which extends its
-// channel, and reports whether that worked. If renewing keeps failing the
-// channel expires, the server ends it and the client moves to a new one.
-func (c *Client) renew(ctx context.Context, l *liveLink) bool {
-	if err := c.set.lock(ctx); err != nil {
-		return false
-	}
-	defer c.set.unlock()
-	rejected, err := l.renew(ctx, c.set.sorted())
-	if err != nil {
-		c.log.Warn("notify: renewing the connection failed", "channel", l.channelID(), "err", err)
-		return false
-	}
-	c.reject(rejected)
-	return true
-}
-
-func (c *Client) ping(ctx context.Context, l *liveLink, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := l.ping(ctx); err != nil {
-		c.log.Debug("notify: ping failed", "channel", l.channelID(), "gen", l.gen, "err", err)
-	}
-}
-
-// read is the connection's reader goroutine: it delivers notifications
-// and returns the error that ended the connection.
-func (c *Client) read(ctx context.Context, l *liveLink) error {
-	for {
-		f, err := l.read(ctx)
-		if err != nil {
-			return err
-		}
-		switch f.kind {
-		case frameEvent:
-			if d := c.dedup.Load(); d != nil && d.duplicate(l.gen, &f.n) {
-				continue
-			}
-			f.n.Received = time.Now()
-			c.out.push(f.n)
-		case frameInvalid:
-			c.log.Warn("notify: skipping an undecodable frame", "channel", l.channelID(), "gen", l.gen, "err", f.err)
-		case frameClosing:
-			select {
-			case l.closing <- struct{}{}:
-			default:
-			}
-		case frameGone:
-			return fmt.Errorf("%w: channel %s", ErrChannelGone, l.channelID())
-		case frameRevoked:
-			c.tokens.invalidate()
-			return fmt.Errorf("%w: channel %s", ErrTokenRevoked, l.channelID())
-		}
-	}
-}
-
-// liveLink is a connection tagged with its generation, with the state its
-// reader shares with the supervisor. fail ends it and records why, once,
-// from any goroutine.
-type liveLink struct {
-	link
-	gen     uint64
-	readErr chan error    // the reader's result
-	closing chan struct{} // the server announced a close
-
-	mu  sync.Mutex
-	err error
-}
-
-func (l *liveLink) fail(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.err == nil {
-		l.err = err
-		l.link.close()
-	}
-}
-
-func (l *liveLink) cause() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err
+	return sh.set.drop(rejected)
 }

@@ -1,6 +1,9 @@
 package notify
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // outbox is the bounded buffer between the goroutines that produce events
 // and the consumer of Events(). push never blocks: when the consumer is
@@ -15,6 +18,9 @@ type outbox struct {
 	inflight bool    // the pump holds an event it took from backlog
 	closed   bool
 	wake     chan struct{}
+
+	notifications atomic.Int64 // notifications put in ch
+	dropped       atomic.Int64 // notifications counted into Dropped
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -35,14 +41,19 @@ func (o *outbox) push(ev Event) {
 	if o.closed {
 		return
 	}
+	_, isNote := ev.(Notification)
 	if len(o.backlog) == 0 && !o.inflight {
 		select {
 		case o.ch <- ev:
+			if isNote {
+				o.notifications.Add(1)
+			}
 			return
 		default:
 		}
 	}
-	if _, ok := ev.(Notification); ok {
+	if isNote {
+		o.dropped.Add(1)
 		if n := len(o.backlog); n > 0 {
 			if d, ok := o.backlog[n-1].(Dropped); ok {
 				o.backlog[n-1] = Dropped{Count: d.Count + 1}

@@ -35,10 +35,6 @@ var (
 	ErrPlannedClose = errors.New("notify: server announced a socket close")
 )
 
-// MaxTopics is the number of topics one client can hold: the limit of one
-// Genesys Cloud channel.
-const MaxTopics = 1000
-
 // APIError is a non-2xx answer of the Genesys Cloud REST API.
 type APIError struct {
 	Status     int           // HTTP status code

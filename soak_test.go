@@ -106,12 +106,13 @@ func TestChaosSoak(t *testing.T) {
 			}
 		}
 	}()
+	current := "start" // the round being played, for failure messages
 	nextLifecycle := func() notify.Event {
 		select {
 		case ev := <-lifecycle:
 			return ev
 		case <-time.After(waitTimeout):
-			t.Fatal("no lifecycle event in time")
+			t.Fatalf("%s: no lifecycle event in time", current)
 			return nil
 		}
 	}
@@ -122,7 +123,9 @@ func TestChaosSoak(t *testing.T) {
 	var connected atomic.Bool
 	var pubs []published
 	stop := make(chan struct{})
+	stopPublisher := sync.OnceFunc(func() { close(stop) })
 	pubDone := make(chan struct{})
+	defer func() { stopPublisher(); <-pubDone }()
 	go func() {
 		defer close(pubDone)
 		for i := 0; ; i++ {
@@ -149,6 +152,7 @@ func TestChaosSoak(t *testing.T) {
 	for round := range rounds {
 		f := faults[rng.IntN(len(faults))]
 		counts[f.name]++
+		current = fmt.Sprintf("round %d (%s)", round, f.name)
 		if f.gap {
 			connected.Store(false)
 		}
@@ -186,7 +190,7 @@ func TestChaosSoak(t *testing.T) {
 		connected.Store(true)
 
 		if got, want := srv.Subscriptions(channel), c.Topics(); !slices.Equal(got, want) {
-			t.Fatalf("round %d (%s): server set %v, Topics() %v", round, f.name, got, want)
+			t.Fatalf("round %d (%s): server set differs from Topics(): %s", round, f.name, setDiff(got, want))
 		}
 		// Change the set now and then, as services do.
 		if rng.IntN(4) == 0 {
@@ -201,7 +205,7 @@ func TestChaosSoak(t *testing.T) {
 			}
 		}
 	}
-	close(stop)
+	stopPublisher()
 	<-pubDone
 
 	// Every event that had to land does, once; nothing lands twice.

@@ -1,0 +1,250 @@
+package notify_test
+
+// Behaviour of the Genesys Cloud protocol only: channels, planned closes,
+// REST error policy.
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/notifytest"
+)
+
+func TestEvictedChannelIsReplaced(t *testing.T) {
+	srv := newServer(t, notifytest.Config{})
+	h := start(t, genesysProtocol, srv)
+	if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		t.Fatal(err)
+	}
+	old := await[notify.Connected](h).ChannelID
+	srv.Evict(old)
+	if d := await[notify.Disconnected](h); !errors.Is(d.Err, notify.ErrChannelGone) {
+		t.Fatalf("Disconnected.Err = %v, want ErrChannelGone", d.Err)
+	}
+	c := await[notify.Connected](h)
+	if c.ChannelID == old || !c.Gap {
+		t.Fatalf("Connected = %+v after eviction of %s", c, old)
+	}
+	h.checkServerSet(c)
+	h.publishAndReceive("v2.users.u.presence", 3, map[string]bool{})
+}
+
+func TestChannelGoneWhileDisconnectedIsReplaced(t *testing.T) {
+	srv := newServer(t, notifytest.Config{})
+	h := start(t, genesysProtocol, srv, notify.WithBackoff(50*time.Millisecond, 50*time.Millisecond))
+	if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		t.Fatal(err)
+	}
+	old := await[notify.Connected](h).ChannelID
+	srv.DropAll()
+	await[notify.Disconnected](h)
+	srv.Evict(old) // the dial to the remembered channel gets a 404
+	c := await[notify.Connected](h)
+	if c.ChannelID == old {
+		t.Fatal("reconnected to an evicted channel")
+	}
+	h.checkServerSet(c)
+}
+
+func TestTokenRevokedGetsFreshTokenAndChannel(t *testing.T) {
+	srv := newServer(t, notifytest.Config{})
+	h := start(t, genesysProtocol, srv)
+	if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		t.Fatal(err)
+	}
+	old := await[notify.Connected](h).ChannelID
+	before := h.tokens.n.Load()
+	srv.TokenRevoked(old)
+	if d := await[notify.Disconnected](h); !errors.Is(d.Err, notify.ErrTokenRevoked) {
+		t.Fatalf("Disconnected.Err = %v", d.Err)
+	}
+	c := await[notify.Connected](h)
+	if c.ChannelID == old || h.tokens.n.Load() == before {
+		t.Fatalf("after revocation: channel %s (old %s), tokens fetched %d -> %d", c.ChannelID, old, before, h.tokens.n.Load())
+	}
+	h.checkServerSet(c)
+}
+
+// A planned close is answered make-before-break: a new channel is
+// subscribed before the old socket is let go, and every event published
+// meanwhile arrives exactly once.
+func TestPlannedCloseHandsOverWithoutGap(t *testing.T) {
+	srv := newServer(t, notifytest.Config{HeartbeatInterval: 20 * time.Millisecond})
+	h := start(t, genesysProtocol, srv, notify.WithEventBuffer(1<<16), notify.WithHeartbeatTimeout(200*time.Millisecond))
+	topic := "v2.users.u.presence"
+	if err := h.c.Subscribe(t.Context(), topic); err != nil {
+		t.Fatal(err)
+	}
+	old := await[notify.Connected](h).ChannelID
+
+	published := make(chan []string, 1)
+	stop := make(chan struct{})
+	stopped := sync.OnceFunc(func() { close(stop) })
+	defer stopped()
+	go func() {
+		var ids []string
+		defer func() { published <- ids }()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id, delivered := srv.Publish(topic, i)
+			if delivered == 0 {
+				t.Errorf("event %d reached no socket during the handover", i)
+			}
+			ids = append(ids, id)
+		}
+	}()
+
+	srv.SocketClosing(old)
+	var got []string
+	var next notify.Connected
+	for next.ChannelID == "" {
+		switch ev := h.next().(type) {
+		case notify.Notification:
+			got = append(got, ev.CorrelationID)
+		case notify.Connected:
+			next = ev
+		default:
+			t.Fatalf("unexpected %T %+v during a handover", ev, ev)
+		}
+	}
+	if !next.Reconnect || next.Gap || next.ChannelID == old {
+		t.Fatalf("Connected = %+v after a planned close of %s", next, old)
+	}
+	// The old socket is let go by the client, not by the server.
+	for deadline := time.Now().Add(waitTimeout); ; {
+		if chs := srv.Channels(); !slices.ContainsFunc(chs, func(c notifytest.Channel) bool { return c.ID == old && c.Connected }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("old socket still open")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopped()
+	ids := <-published
+	for len(got) < len(ids) {
+		switch ev := h.next().(type) {
+		case notify.Notification:
+			got = append(got, ev.CorrelationID)
+		default:
+			t.Fatalf("unexpected %T %+v", ev, ev)
+		}
+	}
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+	}
+	for i, id := range ids {
+		if seen[id] != 1 {
+			t.Fatalf("event %d (%s) delivered %d times", i, id, seen[id])
+		}
+	}
+	h.checkServerSet(next)
+	h.publishAndReceive(topic, 3, map[string]bool{}) // the stream goes on, no late copies
+	t.Logf("%d events published across the handover, each delivered once", len(ids))
+}
+
+func TestFailedHandoverFallsBackToReconnectWithGap(t *testing.T) {
+	srv := newServer(t, notifytest.Config{})
+	h := start(t, genesysProtocol, srv, notify.WithBackoff(time.Hour, time.Hour))
+	if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		t.Fatal(err)
+	}
+	old := await[notify.Connected](h).ChannelID
+	srv.FailNext(1, 503, 0) // the handover's channel creation
+	srv.SocketClosing(old)
+	h.publishAndReceive("v2.users.u.presence", 2, map[string]bool{}) // still served by the old socket
+	srv.CloseAll(websocket.StatusGoingAway, "maintenance")
+	d := await[notify.Disconnected](h)
+	if !errors.Is(d.Err, notify.ErrPlannedClose) || d.RetryIn != 0 {
+		t.Fatalf("Disconnected = %+v, want ErrPlannedClose and no wait", d)
+	}
+	c := await[notify.Connected](h)
+	if !c.Gap || c.ChannelID == old {
+		t.Fatalf("Connected = %+v, want a gap on a new channel", c)
+	}
+	h.checkServerSet(c)
+}
+
+func TestChannelIsRenewedBeforeItExpires(t *testing.T) {
+	srv := newServer(t, notifytest.Config{ChannelTTL: 300 * time.Millisecond})
+	h := start(t, genesysProtocol, srv)
+	if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		t.Fatal(err)
+	}
+	ch := await[notify.Connected](h)
+	// Three lifetimes: without renewal the channel would be gone.
+	deadline := time.Now().Add(900 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		select {
+		case ev := <-h.c.Events():
+			t.Fatalf("unexpected %T %+v while renewing", ev, ev)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if calls := srv.Stats().SubscriptionCalls; calls < 4 {
+		t.Fatalf("%d subscription calls in three channel lifetimes, want renewals", calls)
+	}
+	h.checkServerSet(ch)
+	h.publishAndReceive("v2.users.u.presence", 2, map[string]bool{})
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	srv := newServer(t, notifytest.Config{})
+	srv.FailNext(1, 429, 2*time.Second)
+	h := start(t, genesysProtocol, srv)
+	d := await[notify.Disconnected](h)
+	var ae *notify.APIError
+	if !errors.As(d.Err, &ae) || ae.Status != 429 || ae.RetryAfter != 2*time.Second {
+		t.Fatalf("Disconnected.Err = %v", d.Err)
+	}
+	if d.RetryIn < 2*time.Second {
+		t.Fatalf("RetryIn %v shorter than Retry-After", d.RetryIn)
+	}
+}
+
+func TestServerErrorsAreRetried(t *testing.T) {
+	srv := newServer(t, notifytest.Config{})
+	srv.FailNext(3, 503, 0)
+	h := start(t, genesysProtocol, srv)
+	for range 3 {
+		d := await[notify.Disconnected](h)
+		if !strings.Contains(d.Err.Error(), "503") {
+			t.Fatalf("Disconnected.Err = %v", d.Err)
+		}
+	}
+	if c := await[notify.Connected](h); c.Reconnect {
+		t.Fatalf("first successful connection reported as reconnect: %+v", c)
+	}
+}
+
+func TestMaxAttemptsEndsRunWithLastError(t *testing.T) {
+	srv := newServer(t, notifytest.Config{})
+	srv.FailNext(100, 500, 0)
+	h := start(t, genesysProtocol, srv, notify.WithMaxAttempts(3))
+	for range 2 {
+		await[notify.Disconnected](h)
+	}
+	select {
+	case err := <-h.runErr:
+		var ae *notify.APIError
+		if !errors.As(err, &ae) || ae.Status != 500 {
+			t.Fatalf("Run = %v, want the last APIError 500", err)
+		}
+		h.runErr <- err
+	case <-time.After(waitTimeout):
+		t.Fatal("Run did not end")
+	}
+}
+
