@@ -31,8 +31,9 @@ type Client struct {
 
 	assign chan struct{} // held while Subscribe or Unsubscribe changes the set
 
-	mu     sync.Mutex // guards shards and run
+	mu     sync.Mutex // guards shards, made and run
 	shards []*shard   // at least one; a shard is one channel's worth of topics
+	made   int        // shards made so far, which numbers them
 	run    *runGroup  // the running supervisors; nil outside Run
 
 	closeCtx    context.Context // done once Close is called
@@ -73,11 +74,13 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// newShard returns an empty shard with a transport of its own.
+// newShard returns an empty shard with a transport of its own. The caller
+// holds c.mu, or has the client to itself.
 func (c *Client) newShard() *shard {
+	c.made++
 	sh := &shard{set: newTopicSet()}
 	if c.cfg.tokenFrameURL != "" {
-		sh.tr = newTokenFrameTransport(&c.cfg, c.tokens)
+		sh.tr = newTokenFrameTransport(&c.cfg, c.tokens, c.made)
 	} else {
 		sh.tr = newGenesysTransport(&c.cfg, c.tokens)
 	}
@@ -135,10 +138,11 @@ func (c *Client) Run(ctx context.Context) error {
 	return err
 }
 
-// start runs the shard's supervisor if Run is running. The caller holds c.mu.
+// start runs the shard's supervisor if Run is running and it has none.
+// The caller holds c.mu.
 func (c *Client) start(sh *shard) {
 	g := c.run
-	if g == nil {
+	if g == nil || sh.stop != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(g.ctx)

@@ -199,6 +199,12 @@ func (c *Client) changeTopics(ctx context.Context, add, remove []string) error {
 	for _, st := range steps {
 		errs = append(errs, c.apply(ctx, st.sh, st.add, st.remove))
 	}
+	// New shards connect once their topics are in place: one PUT each.
+	c.mu.Lock()
+	for _, sh := range c.shards {
+		c.start(sh)
+	}
+	c.mu.Unlock()
 	if len(remove) > 0 {
 		errs = append(errs, c.shrink(ctx))
 	}
@@ -212,8 +218,9 @@ type step struct {
 }
 
 // plan spreads a change over the shards: removals where the topics are,
-// additions into the first shards with room, and new shards as needed.
-// The caller holds c.assign, so no other change runs meanwhile.
+// additions into the first shards with room, and new shards as needed,
+// which the caller starts once their topics are in place. The caller holds
+// c.assign, so no other change runs meanwhile.
 func (c *Client) plan(add, remove []string) ([]*step, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -257,7 +264,6 @@ func (c *Client) plan(add, remove []string) ([]*step, error) {
 	for i := 0; len(added) > 0; i++ {
 		if i == len(c.shards) {
 			c.shards = append(c.shards, c.newShard())
-			c.start(c.shards[i])
 		}
 		st := stepOf(c.shards[i])
 		room := TopicsPerChannel - (st.sh.set.len() - len(st.remove) + len(st.add))
@@ -322,9 +328,10 @@ func (c *Client) shrink(ctx context.Context) error {
 		}
 		c.mu.Lock()
 		c.shards = slices.DeleteFunc(c.shards, func(sh *shard) bool { return sh == last })
+		stop := last.stop
 		c.mu.Unlock()
-		if last.stop != nil {
-			last.stop()
+		if stop != nil {
+			stop()
 		}
 	}
 }

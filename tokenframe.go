@@ -26,12 +26,14 @@ type tokenFrameTransport struct {
 	tokens   *tokens
 	endpoint string
 	label    string // the endpoint without its query, for errors and events
+	id       string // the label and the shard's number, which name the connection
 }
 
-func newTokenFrameTransport(cfg *config, tok *tokens) *tokenFrameTransport {
+func newTokenFrameTransport(cfg *config, tok *tokens, shard int) *tokenFrameTransport {
 	u, _ := url.Parse(cfg.tokenFrameURL) // checked by WithTokenFrameEndpoint
 	u.RawQuery, u.Fragment = "", ""
-	return &tokenFrameTransport{cfg: cfg, tokens: tok, endpoint: cfg.tokenFrameURL, label: u.String()}
+	return &tokenFrameTransport{cfg: cfg, tokens: tok, endpoint: cfg.tokenFrameURL,
+		label: u.String(), id: fmt.Sprintf("%s#%d", u, shard)}
 }
 
 // connect presents the cached token, or a fresh one if the server refused
@@ -205,7 +207,9 @@ func (l *tokenFrameLink) redact(s string) string {
 	return strings.ReplaceAll(s, l.token.access, "[token]")
 }
 
-func (l *tokenFrameLink) channelID() string { return l.t.label }
+// channelID names the connection: there are no channels in this
+// protocol, so it is the endpoint and the shard's number.
+func (l *tokenFrameLink) channelID() string { return l.t.id }
 
 func (l *tokenFrameLink) read(ctx context.Context) (frame, error) {
 	if len(l.events) > 0 {

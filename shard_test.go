@@ -1,0 +1,186 @@
+package notify_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/notifytest"
+)
+
+func numbered(n int) []string {
+	topics := make([]string, n)
+	for i := range topics {
+		topics[i] = fmt.Sprintf("v2.users.%05d.presence", i)
+	}
+	return topics
+}
+
+// serverTopics returns the topics of every open connection on the server,
+// failing the test if one holds more than a channel may or two hold the
+// same topic.
+func serverTopics(t *testing.T, p protocol, srv *notifytest.Server, channels map[string]bool) []string {
+	t.Helper()
+	var sets [][]string
+	if p.name == "genesys" {
+		for ch := range channels {
+			sets = append(sets, srv.Subscriptions(ch))
+		}
+	} else {
+		for _, c := range srv.TokenFrameConnections() {
+			sets = append(sets, c.Topics)
+		}
+	}
+	var all []string
+	for _, s := range sets {
+		if len(s) > notify.TopicsPerChannel {
+			t.Fatalf("a connection holds %d topics", len(s))
+		}
+		all = append(all, s...)
+	}
+	slices.Sort(all)
+	if n := len(all); len(slices.Compact(all)) != n {
+		t.Fatal("a topic is subscribed on two connections")
+	}
+	return all
+}
+
+// awaitChannels waits for n distinct Connected events.
+func awaitChannels(h *harness, n int) map[string]bool {
+	h.t.Helper()
+	chans := map[string]bool{}
+	for len(chans) < n {
+		chans[await[notify.Connected](h).ChannelID] = true
+	}
+	return chans
+}
+
+func TestLargeSetIsShardedOverChannels(t *testing.T) {
+	forBoth(t, func(t *testing.T, p protocol) {
+		srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
+		h := start(t, p, srv)
+		topics := numbered(2500)
+		if err := h.c.Subscribe(t.Context(), topics...); err != nil {
+			t.Fatal(err)
+		}
+		chans := awaitChannels(h, 3)
+		if got := serverTopics(t, p, srv, chans); !slices.Equal(got, h.c.Topics()) || len(got) != 2500 {
+			t.Fatalf("server holds %s", setDiff(got, h.c.Topics()))
+		}
+		st := h.c.Stats()
+		if st.State != notify.StateConnected || len(st.Channels) != 3 || st.Topics != 2500 {
+			t.Fatalf("Stats = %+v", st)
+		}
+		for _, i := range []int{0, 1500, 2499} {
+			h.publishAndReceive(topics[i], 2, map[string]bool{})
+		}
+	})
+}
+
+func TestTopicLimitIsNineteenChannels(t *testing.T) {
+	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
+	h := start(t, genesysProtocol, srv)
+	await[notify.Connected](h)
+	topics := numbered(notify.MaxTopics)
+	start := time.Now()
+	if err := h.c.Subscribe(t.Context(), topics...); err != nil {
+		t.Fatal(err)
+	}
+	chans := awaitChannels(h, notify.MaxChannels-1) // the first is connected already
+	t.Logf("%d topics on %d channels in %v", notify.MaxTopics, notify.MaxChannels, time.Since(start))
+	if got := srv.Stats().SubscriptionCalls; got != 1+notify.MaxChannels {
+		t.Fatalf("%d subscription calls, want one per channel (and the first, empty one)", got)
+	}
+	chans[h.p.conn(t, srv, notify.Connected{})] = true
+	for _, c := range srv.Channels() {
+		chans[c.ID] = true
+	}
+	if got := serverTopics(t, genesysProtocol, srv, chans); len(got) != notify.MaxTopics {
+		t.Fatalf("server holds %d topics", len(got))
+	}
+	if err := h.c.Subscribe(t.Context(), "v2.users.one-too-many.presence"); !errors.Is(err, notify.ErrTooManyTopics) {
+		t.Fatalf("Subscribe past %d = %v", notify.MaxTopics, err)
+	}
+	if got := len(h.c.Topics()); got != notify.MaxTopics {
+		t.Fatalf("%d topics after a refused Subscribe", got)
+	}
+}
+
+// Removing topics closes a channel that is no longer needed; its topics
+// move to another channel first, so their events keep arriving, once.
+func TestShrinkingMovesTopicsWithoutGap(t *testing.T) {
+	forBoth(t, func(t *testing.T, p protocol) {
+		srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
+		h := start(t, p, srv, notify.WithEventBuffer(1<<16))
+		await[notify.Connected](h)
+		topics := numbered(2500)
+		if err := h.c.Subscribe(t.Context(), topics...); err != nil {
+			t.Fatal(err)
+		}
+		awaitChannels(h, 2)
+		moving := topics[2400] // on the third channel
+
+		var mu sync.Mutex
+		var published []string
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("m%d", i)
+				if _, delivered := srv.Publish(moving, map[string]string{"nonce": id}); delivered == 0 {
+					t.Errorf("event %d reached no socket while its topic moved", i)
+				}
+				mu.Lock()
+				published = append(published, id)
+				mu.Unlock()
+			}
+		}()
+		if err := h.c.Unsubscribe(t.Context(), topics[:1000]...); err != nil {
+			t.Fatal(err)
+		}
+		close(stop)
+		<-done
+
+		seen := map[string]int{}
+		for len(seen) < len(published) {
+			switch ev := h.next().(type) {
+			case notify.Notification:
+				b, _ := notify.Decode[struct{ Nonce string }](ev)
+				seen[b.Nonce]++
+				if seen[b.Nonce] > 1 {
+					t.Fatalf("event %s delivered twice", b.Nonce)
+				}
+			default:
+				t.Fatalf("unexpected %T %+v while shrinking", ev, ev)
+			}
+		}
+		st := h.c.Stats()
+		if len(st.Channels) != 2 || st.Topics != 1500 {
+			t.Fatalf("Stats after shrinking = %+v", st)
+		}
+		chans := map[string]bool{}
+		for _, ch := range st.Channels {
+			chans[ch] = true
+		}
+		for deadline := time.Now().Add(waitTimeout); srv.Stats().Open != 2; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d sockets open on the server, want 2", srv.Stats().Open)
+			}
+		}
+		if got := serverTopics(t, p, srv, chans); !slices.Equal(got, h.c.Topics()) {
+			t.Fatalf("server holds %s", setDiff(got, h.c.Topics()))
+		}
+		h.publishAndReceive(moving, 2, map[string]bool{})
+		t.Logf("%d events published while their topic moved, each delivered once", len(published))
+	})
+}
