@@ -17,8 +17,8 @@ type dedup struct {
 	seed maphash.Seed
 
 	mu    sync.Mutex
-	users int       // overlaps that hold the window open
-	until time.Time // once users is 0: when the window closes for good
+	users int                 // overlaps that hold the window open
+	until time.Time           // once users is 0: when the window closes for good
 	seen  map[dedupKey]uint64 // event -> generation of the connection that delivered it
 	order []dedupKey          // ring of keys, oldest at next once full
 	next  int

@@ -21,8 +21,8 @@ type outbox struct {
 
 	notifications atomic.Int64 // notifications put in ch
 	dropped       atomic.Int64 // notifications counted into Dropped
-	stop     chan struct{}
-	done     chan struct{}
+	stop          chan struct{}
+	done          chan struct{}
 }
 
 func newOutbox(n int) *outbox {

@@ -247,4 +247,3 @@ func TestMaxAttemptsEndsRunWithLastError(t *testing.T) {
 		t.Fatal("Run did not end")
 	}
 }
-
