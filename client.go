@@ -251,7 +251,7 @@ func (c *Client) connect(ctx context.Context, sh *shard, why error) (*liveLink, 
 	c.reject(sh, rejected)
 	ll := &liveLink{link: l, gen: c.gen.Add(1), readErr: make(chan error, 1), closing: make(chan struct{}, 1)}
 	sh.set.live.Store(ll)
-	go func() { ll.readErr <- c.read(ctx, ll) }()
+	go func() { ll.readErr <- c.read(ll) }()
 	return ll, nil
 }
 

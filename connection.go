@@ -177,9 +177,9 @@ func (c *Client) ping(ctx context.Context, l *liveLink, timeout time.Duration) {
 
 // read is the connection's reader goroutine: it delivers notifications
 // and returns the error that ended the connection.
-func (c *Client) read(ctx context.Context, l *liveLink) error {
+func (c *Client) read(l *liveLink) error {
 	for {
-		f, err := l.read(ctx)
+		f, err := l.read()
 		if err != nil {
 			return err
 		}
@@ -188,7 +188,6 @@ func (c *Client) read(ctx context.Context, l *liveLink) error {
 			if c.duplicate(l.gen, &f.n) {
 				continue
 			}
-			f.n.Received = time.Now()
 			c.out.push(f.n)
 		case frameInvalid:
 			c.log.Warn("notify: skipping an undecodable frame", "channel", l.channelID(), "gen", l.gen, "err", f.err)

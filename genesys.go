@@ -106,25 +106,23 @@ func (t *genesysTransport) open(ctx context.Context, ch *channelState, topics []
 		}
 		return nil, nil, fmt.Errorf("notify: dialing channel %s: %w", ch.ID, err)
 	}
-	conn.SetReadLimit(t.cfg.readLimit)
-	l := &genesysLink{t: t, ch: ch, conn: conn, pong: make(chan struct{}, 1)}
-	l.touch()
+	l := &genesysLink{socket: newSocket(ctx, conn, t.cfg.readLimit), t: t, ch: ch, pong: make(chan struct{}, 1)}
 	rej, err := l.update(ctx, topics, topics, nil)
 	if err != nil {
-		conn.CloseNow()
+		l.close()
 		return nil, nil, err
 	}
 	return l, rej, nil
 }
 
 type genesysLink struct {
-	activity
+	*socket
 	t     *genesysTransport
 	ch    *channelState
-	conn  *websocket.Conn
-	pings atomic.Int64  // pings sent
-	pongs atomic.Int64  // pongs read
-	pong  chan struct{} // signalled on each pong
+	dec   genesys.Decoder // knows the subscribed topics
+	pings atomic.Int64    // pings sent
+	pongs atomic.Int64    // pongs read
+	pong  chan struct{}   // signalled on each pong
 }
 
 func (l *genesysLink) channelID() string { return l.ch.ID }
@@ -139,16 +137,15 @@ func (l *genesysLink) renewAt() time.Time {
 	return exp.Add(-min(l.t.cfg.renewMargin, l.ch.ttl/2))
 }
 
-func (l *genesysLink) read(ctx context.Context) (frame, error) {
-	typ, data, err := l.conn.Read(ctx)
+func (l *genesysLink) read() (frame, error) {
+	typ, data, now, err := l.next(context.Background())
 	if err != nil {
 		return frame{}, fmt.Errorf("notify: reading channel %s: %w", l.ch.ID, err)
 	}
-	l.touch()
 	if typ != websocket.MessageText {
 		return frame{kind: frameInvalid, err: errors.New("notify: unexpected binary frame")}, nil
 	}
-	m, err := genesys.Decode(data)
+	m, err := l.dec.DecodeOwned(data)
 	if err != nil {
 		return frame{kind: frameInvalid, err: err}, nil
 	}
@@ -174,6 +171,7 @@ func (l *genesysLink) read(ctx context.Context) (frame, error) {
 		Version:       m.Version,
 		CorrelationID: m.CorrelationID,
 		Body:          m.Body,
+		Received:      now,
 	}}, nil
 }
 
@@ -213,6 +211,7 @@ func (l *genesysLink) update(ctx context.Context, all, _, _ []string) ([]Rejecte
 		return nil, err
 	}
 	l.ch.extend()
+	l.dec.Intern(all)
 	var rej []Rejected
 	for _, s := range states {
 		if s.Rejected() {
@@ -225,5 +224,3 @@ func (l *genesysLink) update(ctx context.Context, all, _, _ []string) ([]Rejecte
 func (l *genesysLink) renew(ctx context.Context, all []string) ([]Rejected, error) {
 	return l.update(ctx, all, nil, nil)
 }
-
-func (l *genesysLink) close() { l.conn.CloseNow() }

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,27 +65,26 @@ func (t *tokenFrameTransport) open(ctx context.Context, topics []string) (link, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify: dialing %s: %w", t.label, err)
 	}
-	conn.SetReadLimit(t.cfg.readLimit)
-	l.conn = conn
-	l.touch()
+	l.socket = newSocket(ctx, conn, t.cfg.readLimit)
+	l.dec.Intern(topics)
 	hctx, cancel := context.WithTimeout(ctx, t.cfg.heartbeat)
 	defer cancel()
 	rej, err := l.handshake(hctx, topics)
 	if err != nil {
-		conn.CloseNow()
+		l.close()
 		return nil, nil, err
 	}
 	return l, rej, nil
 }
 
 type tokenFrameLink struct {
-	activity
-	t    *tokenFrameTransport
-	conn *websocket.Conn
+	*socket
+	t   *tokenFrameTransport
+	dec tokenframe.Decoder // knows the subscribed topics
 
 	// Set by the supervisor's goroutine (handshake, renew), read by it.
 	token  *oauth2Token
-	events []tokenframe.Message // events read during the handshake, for read
+	events []Notification // events read during the handshake, for read
 
 	mu      sync.Mutex
 	waiters map[string]chan tokenframe.Message // topic ("" for the token) -> its reply
@@ -111,7 +111,7 @@ func (l *tokenFrameLink) handshake(ctx context.Context, topics []string) ([]Reje
 	}
 	l.token = keep(tok.AccessToken, tok.Expiry)
 	for {
-		m, err := l.next(ctx)
+		m, err := l.handshakeFrame(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +133,7 @@ func (l *tokenFrameLink) handshake(ctx context.Context, topics []string) ([]Reje
 	}
 	var rejected []Rejected
 	for len(waiting) > 0 {
-		m, err := l.next(ctx)
+		m, err := l.handshakeFrame(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -154,22 +154,37 @@ func keep(access string, expiry time.Time) *oauth2Token {
 	return &oauth2Token{access: access, expiry: expiry, lifetime: time.Until(expiry)}
 }
 
-// next reads one frame during the handshake, keeping events for read.
-func (l *tokenFrameLink) next(ctx context.Context) (tokenframe.Message, error) {
+// decoded reads and decodes the next frame, skipping binary and
+// undecodable ones. An event's data is copied out of the read buffer.
+func (l *tokenFrameLink) decoded(ctx context.Context) (tokenframe.Message, time.Time, error) {
 	for {
-		_, data, err := l.conn.Read(ctx)
+		typ, data, now, err := l.next(ctx)
 		if err != nil {
-			return tokenframe.Message{}, l.readError(err)
+			return tokenframe.Message{}, now, l.readError(err)
 		}
-		l.touch()
-		m, err := tokenframe.Decode(data)
+		if typ != websocket.MessageText {
+			continue
+		}
+		m, err := l.dec.Decode(data)
 		if err != nil {
 			continue
 		}
-		if m.Kind != tokenframe.Event {
-			return m, nil
+		if m.Kind == tokenframe.Event {
+			m.Data = bytes.Clone(m.Data)
 		}
-		l.events = append(l.events, m)
+		return m, now, nil
+	}
+}
+
+// handshakeFrame reads one reply during the handshake, keeping events for
+// read.
+func (l *tokenFrameLink) handshakeFrame(ctx context.Context) (tokenframe.Message, error) {
+	for {
+		m, now, err := l.decoded(ctx)
+		if err != nil || m.Kind != tokenframe.Event {
+			return m, err
+		}
+		l.events = append(l.events, Notification{Topic: m.Topic, Body: m.Data, Received: now})
 	}
 }
 
@@ -211,28 +226,20 @@ func (l *tokenFrameLink) redact(s string) string {
 // protocol, so it is the endpoint and the shard's number.
 func (l *tokenFrameLink) channelID() string { return l.t.id }
 
-func (l *tokenFrameLink) read(ctx context.Context) (frame, error) {
+func (l *tokenFrameLink) read() (frame, error) {
 	if len(l.events) > 0 {
-		m := l.events[0]
+		n := l.events[0]
 		l.events = l.events[1:]
-		return frame{kind: frameEvent, n: Notification{Topic: m.Topic, Body: m.Data}}, nil
+		return frame{kind: frameEvent, n: n}, nil
 	}
-	typ, data, err := l.conn.Read(ctx)
+	m, now, err := l.decoded(context.Background())
 	if err != nil {
 		l.end()
-		return frame{}, l.readError(err)
-	}
-	l.touch()
-	if typ != websocket.MessageText {
-		return frame{kind: frameInvalid, err: errors.New("notify: unexpected binary frame")}, nil
-	}
-	m, err := tokenframe.Decode(data)
-	if err != nil {
-		return frame{kind: frameInvalid, err: err}, nil
+		return frame{}, err
 	}
 	switch {
 	case m.Kind == tokenframe.Event:
-		return frame{kind: frameEvent, n: Notification{Topic: m.Topic, Body: m.Data}}, nil
+		return frame{kind: frameEvent, n: Notification{Topic: m.Topic, Body: m.Data, Received: now}}, nil
 	case m.Kind == tokenframe.Error && m.Topic == "":
 		l.end()
 		return frame{}, l.refusal(m)
@@ -289,7 +296,7 @@ func (l *tokenFrameLink) ask(ctx context.Context, keys []string, frames [][]byte
 
 // update sends a frame per added and removed topic and waits for the
 // answers; an error frame about an added topic rejects it.
-func (l *tokenFrameLink) update(ctx context.Context, _, added, removed []string) ([]Rejected, error) {
+func (l *tokenFrameLink) update(ctx context.Context, all, added, removed []string) ([]Rejected, error) {
 	keys := make([]string, 0, len(added)+len(removed))
 	frames := make([][]byte, 0, len(keys))
 	for _, t := range added {
@@ -302,6 +309,7 @@ func (l *tokenFrameLink) update(ctx context.Context, _, added, removed []string)
 	if err != nil {
 		return nil, err
 	}
+	l.dec.Intern(all)
 	var rejected []Rejected
 	for _, m := range replies[:len(added)] {
 		if m.Kind == tokenframe.Error {
@@ -345,15 +353,9 @@ func (l *tokenFrameLink) renew(ctx context.Context, _ []string) ([]Rejected, err
 }
 
 func (l *tokenFrameLink) ping(ctx context.Context) error {
-	if err := l.conn.Ping(ctx); err != nil {
-		return err
-	}
-	l.touch()
-	return nil
+	return l.conn.Ping(ctx) // the pong touches the socket
 }
 
 // drain relies on the server answering a ping after every frame it sent
 // before it.
 func (l *tokenFrameLink) drain(ctx context.Context) error { return l.conn.Ping(ctx) }
-
-func (l *tokenFrameLink) close() { l.conn.CloseNow() }

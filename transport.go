@@ -1,9 +1,12 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // transport is what the supervisor needs from a wire protocol. It is used
@@ -21,8 +24,9 @@ type transport interface {
 // set; close by the supervisor once read has returned or to make it return.
 type link interface {
 	channelID() string
-	// read returns the next frame. ctx lives as long as the connection.
-	read(ctx context.Context) (frame, error)
+	// read returns the next frame. It returns an error once close is
+	// called or the context given to connect ends.
+	read() (frame, error)
 	// seen is when the connection last showed a sign of life: any frame,
 	// or a pong.
 	seen() time.Time
@@ -67,5 +71,54 @@ type frame struct {
 // activity records when a connection last showed a sign of life.
 type activity struct{ ns atomic.Int64 }
 
-func (a *activity) touch()          { a.ns.Store(time.Now().UnixNano()) }
+func (a *activity) touch() time.Time {
+	now := time.Now()
+	a.ns.Store(now.UnixNano())
+	return now
+}
+
 func (a *activity) seen() time.Time { return time.Unix(0, a.ns.Load()) }
+
+// maxKeptBuffer is the largest read buffer a socket keeps between frames.
+const maxKeptBuffer = 64 << 10
+
+// socket is a connection's WebSocket as both protocols read it: closed
+// when the connection's context ends (so reads need no context of their
+// own, which coder/websocket would watch on every read), read into one
+// reused buffer, and watched for signs of life.
+type socket struct {
+	activity
+	conn *websocket.Conn
+	buf  bytes.Buffer
+	stop func() bool // unregisters the close on ctx
+}
+
+func newSocket(ctx context.Context, conn *websocket.Conn, limit int64) *socket {
+	conn.SetReadLimit(limit)
+	s := &socket{conn: conn}
+	s.stop = context.AfterFunc(ctx, func() { conn.CloseNow() })
+	s.touch()
+	return s
+}
+
+// next reads the next message into the socket's buffer; the bytes are
+// valid until the next call. ctx may bound this read alone.
+func (s *socket) next(ctx context.Context) (websocket.MessageType, []byte, time.Time, error) {
+	typ, r, err := s.conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	if s.buf.Cap() > maxKeptBuffer {
+		s.buf = bytes.Buffer{}
+	}
+	s.buf.Reset()
+	if _, err := s.buf.ReadFrom(r); err != nil {
+		return 0, nil, time.Time{}, err
+	}
+	return typ, s.buf.Bytes(), s.touch(), nil
+}
+
+func (s *socket) close() {
+	s.stop()
+	s.conn.CloseNow()
+}

@@ -86,3 +86,49 @@ func Example() {
 	// delivered: 1
 	// v2.users.42.presence {"presence":"Available"}
 }
+
+func ExampleServer_TokenFrameURL() {
+	srv := notifytest.NewServer(notifytest.Config{})
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// Connect: no credentials on the upgrade, the token is the first frame.
+	c, _, err := websocket.Dial(ctx, srv.TokenFrameURL(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+
+	// send writes a frame and prints the server's answer.
+	send := func(frame string) {
+		if err := c.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+			log.Fatal(err)
+		}
+		_, answer, err := c.Read(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(string(answer))
+	}
+	send(`{"access_token":"my-token"}`)
+	send(`{"topic":"/users/42/presence"}`)
+
+	// Publish an event and read it.
+	_, delivered := srv.Publish("/users/42/presence", map[string]string{"presence": "Available"})
+	fmt.Println("delivered:", delivered)
+	_, frame, err := c.Read(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(frame))
+
+	c.Close(websocket.StatusNormalClosure, "")
+
+	// Output:
+	// {"event":"connected"}
+	// {"event":"subscribed","data":{"topic":"/users/42/presence"}}
+	// delivered: 1
+	// {"event":"/users/42/presence","data":{"presence":"Available"}}
+}

@@ -1,5 +1,7 @@
 package notifytest
 
+import "time"
+
 // SetTestHooks installs hooks called after a socket's upgrade response is
 // written but before the socket is registered (accepted), and when a
 // request starts waiting for such an upgrade (upgradeWait).
@@ -10,10 +12,20 @@ func SetTestHooks(s *Server, accepted, upgradeWait func(channelID string)) {
 	s.mu.Unlock()
 }
 
+// SetAuthTimeout sets how long a token-frame socket may wait before
+// sending its access_token frame (5s by default). Call it before the
+// server accepts token-frame sockets.
+func SetAuthTimeout(s *Server, d time.Duration) {
+	s.mu.Lock()
+	s.authTimeout = d
+	s.mu.Unlock()
+}
+
 // FramesWritten returns how many frames were written to the socket of the
-// channel, or -1 if it has none.
-func FramesWritten(s *Server, channelID string) int64 {
-	sk := s.channelSocket(channelID)
+// channel, or to the authenticated token-frame socket with that connection
+// id, or -1 if there is none.
+func FramesWritten(s *Server, id string) int64 {
+	sk := s.socketByID(id)
 	if sk == nil {
 		return -1
 	}

@@ -94,6 +94,18 @@ func (s *Server) openSockets() []*socket {
 	return out
 }
 
+// socketByID returns the socket open on the channel id or, if there is no
+// such channel, the authenticated token-frame socket with connection id
+// id, or nil.
+func (s *Server) socketByID(id string) *socket {
+	if sk := s.channelSocket(id); sk != nil {
+		return sk
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tfConns[id]
+}
+
 // channelSocket returns the socket open on the channel, or nil.
 func (s *Server) channelSocket(channelID string) *socket {
 	var dead []*socket
@@ -107,32 +119,37 @@ func (s *Server) channelSocket(channelID string) *socket {
 	return sk
 }
 
-// DropAll closes every open socket abruptly: the underlying connection is
-// closed without a close frame, as websocket.Conn.CloseNow does. The
-// channels remain.
+// DropAll closes every open socket, channel and token-frame sockets alike,
+// abruptly: the underlying connection is closed without a close frame, as
+// websocket.Conn.CloseNow does. The channels remain; the subscriptions of
+// a token-frame socket end with it.
 func (s *Server) DropAll() {
 	for _, sk := range s.openSockets() {
 		sk.kill()
 	}
 }
 
-// CloseAll closes every open socket with a close frame carrying code and
-// reason. The close handshake completes in the background; stalled sockets
-// are closed abruptly instead. The channels remain.
+// CloseAll closes every open socket, channel and token-frame sockets alike,
+// with a close frame carrying code and reason. The close handshake
+// completes in the background; stalled sockets are closed abruptly
+// instead. The channels remain; the subscriptions of a token-frame socket
+// end with it.
 func (s *Server) CloseAll(code websocket.StatusCode, reason string) {
 	for _, sk := range s.openSockets() {
 		s.retire(sk, nil, code, reason)
 	}
 }
 
-// Stall makes every currently open socket silent, as if the network had
-// dropped it while TCP stays open: no events, heartbeats, pongs (to
-// {"message":"ping"} or to WebSocket pings), system messages or raw frames
-// are written to it any more, and Publish does not count it. The server
-// still reads and discards what the client sends (a close frame from the
-// client is still answered by the WebSocket library). Closing a stalled
-// socket (Evict, CloseAll, a replacing socket, ...) is abrupt. Sockets
-// opened later are normal.
+// Stall makes every currently open socket, channel and token-frame sockets
+// alike, silent, as if the network had dropped it while TCP stays open: no
+// events, heartbeats, replies, pongs (to {"message":"ping"} or to WebSocket
+// pings), system messages, error frames or raw frames are written to it any
+// more, and Publish does not count it. The server still reads and discards
+// what the client sends: a stalled token-frame socket ignores its
+// access_token, topic and unsubscribe frames (a close frame from the client
+// is still answered by the WebSocket library). Closing a stalled socket
+// (Evict, CloseAll, ExpireTokens, a replacing socket, ...) is abrupt.
+// Sockets opened later are normal.
 func (s *Server) Stall() {
 	for _, sk := range s.openSockets() {
 		sk.stall()
@@ -180,9 +197,25 @@ func (s *Server) TokenRevoked(channelID string) {
 }
 
 // SendRaw writes frame verbatim as a text message to the channel's socket,
-// if any, for instance to test how a client handles garbage.
-func (s *Server) SendRaw(channelID string, frame []byte) {
-	if sk := s.channelSocket(channelID); sk != nil {
+// if any, or to the authenticated token-frame socket whose connection id is
+// id, for instance to test how a client handles garbage.
+func (s *Server) SendRaw(id string, frame []byte) {
+	if sk := s.socketByID(id); sk != nil {
 		sk.send(frame)
+	}
+}
+
+// ExpireTokens ends every open token-frame socket, authenticated or not, as
+// when its token expires: it gets
+//
+//	{"event":"error","data":{"status":401,"message":"token expired"}}
+//
+// and is closed with status 4001. Stalled sockets are closed abruptly.
+// Channel sockets are not affected.
+func (s *Server) ExpireTokens() {
+	for _, sk := range s.openSockets() {
+		if sk.tf != nil {
+			s.retire(sk, tokenExpiredFrame, statusTokenRevoked, "token expired")
+		}
 	}
 }

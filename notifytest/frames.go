@@ -88,3 +88,48 @@ func tokenRevokedFrame(channelID string) []byte {
 	return systemFrame("v2.system.token_revoked."+channelID, channelID, "token_revoked",
 		"The token that created the channel was revoked.", "Token revoked")
 }
+
+// tfConnectedFrame accepts the token of a token-frame socket.
+var tfConnectedFrame = []byte(`{"event":"connected"}`)
+
+// tfEventFrame returns a token-frame notification. body must be valid JSON;
+// it is embedded verbatim.
+func tfEventFrame(topic string, body []byte) []byte {
+	t, _ := json.Marshal(topic)
+	b := make([]byte, 0, len(t)+len(body)+20)
+	b = append(b, `{"event":`...)
+	b = append(b, t...)
+	b = append(b, `,"data":`...)
+	b = append(b, body...)
+	b = append(b, '}')
+	return b
+}
+
+// tfData is the data of the token-frame replies.
+type tfData struct {
+	Status  int    `json:"status,omitempty"`
+	Topic   string `json:"topic,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// tfReplyFrame returns a "subscribed" or "unsubscribed" reply about topic.
+func tfReplyFrame(event, topic string) []byte {
+	return tfFrame(event, tfData{Topic: topic})
+}
+
+// tfErrorFrame returns an error frame about topic or, if topic is empty,
+// about the connection itself.
+func tfErrorFrame(status int, topic, message string) []byte {
+	return tfFrame("error", tfData{Status: status, Topic: topic, Message: message})
+}
+
+func tfFrame(event string, data tfData) []byte {
+	b, _ := json.Marshal(struct {
+		Event string `json:"event"`
+		Data  tfData `json:"data"`
+	}{event, data})
+	return b
+}
+
+// tokenExpiredFrame is what ExpireTokens writes to token-frame sockets.
+var tokenExpiredFrame = tfErrorFrame(401, "", "token expired")

@@ -8,9 +8,19 @@ import (
 )
 
 // Publish sends a notification on topic to every open, non-stalled socket
-// whose channel is subscribed to topic (exact match), and returns its
-// CorrelationId, shared by all the copies, and the number of sockets that
-// got the frame.
+// whose channel is subscribed to topic (exact match), and to every open,
+// authenticated, non-stalled token-frame socket subscribed to topic. It
+// returns the CorrelationId, shared by all the copies of the channel
+// sockets (token-frame notifications carry none), and the number of
+// sockets, of both kinds, that got the frame.
+//
+// A channel socket gets
+//
+//	{"topicName":topic,"version":"2","eventBody":body,"metadata":{"CorrelationId":correlationID}}
+//
+// and a token-frame socket gets
+//
+//	{"event":topic,"data":body}
 //
 // body is encoded with encoding/json, except that a json.RawMessage or a
 // []byte is embedded verbatim and must then be valid JSON (empty means
@@ -24,22 +34,27 @@ import (
 // in call order.
 func (s *Server) Publish(topic string, body any) (correlationID string, delivered int) {
 	correlationID = newUUID()
-	frame := eventFrame(topic, encodeBody(body), correlationID)
-
-	targets := s.subscribers(topic)
 	var n atomic.Int64
-	if len(targets) == 1 {
-		if targets[0].send(frame) {
+	data := encodeBody(body)
+	frame := eventFrame(topic, data, correlationID)
+	tfEvent := tfEventFrame(topic, data)
+	send := func(sk *socket) {
+		f := frame
+		if sk.tf != nil {
+			f = tfEvent
+		}
+		if sk.send(f) {
 			n.Add(1)
 		}
+	}
+
+	targets := s.subscribers(topic)
+	if len(targets) == 1 {
+		send(targets[0])
 	} else {
 		var wg sync.WaitGroup
 		for _, sk := range targets {
-			wg.Go(func() {
-				if sk.send(frame) {
-					n.Add(1)
-				}
-			})
+			wg.Go(func() { send(sk) })
 		}
 		wg.Wait()
 	}
@@ -52,7 +67,8 @@ func (s *Server) Publish(topic string, body any) (correlationID string, delivere
 }
 
 // subscribers returns the sockets of the channels subscribed to topic,
-// after waiting (up to writeTimeout) for pending upgrades on those channels.
+// after waiting (up to writeTimeout) for pending upgrades on those channels,
+// and the authenticated token-frame sockets subscribed to topic.
 func (s *Server) subscribers(topic string) []*socket {
 	var ctx context.Context
 	for {
@@ -69,6 +85,11 @@ func (s *Server) subscribers(topic string) []*socket {
 			}
 			if ch.sock != nil {
 				targets = append(targets, ch.sock)
+			}
+		}
+		for _, sk := range s.tfConns {
+			if _, ok := sk.tf.topics[topic]; ok {
+				targets = append(targets, sk)
 			}
 		}
 		s.mu.Unlock()

@@ -11,9 +11,10 @@ import (
 )
 
 const (
-	apiPrefix    = "/api/v2/notifications/channels"
-	socketPrefix = "/channels/"
-	maxBodySize  = 1 << 20
+	apiPrefix      = "/api/v2/notifications/channels"
+	socketPrefix   = "/channels/"
+	tokenFramePath = "/api/v2/notifications" // the token-frame WebSocket
+	maxBodySize    = 1 << 20
 )
 
 // channelJSON is a channel as the REST API returns it.
@@ -48,6 +49,10 @@ type errorJSON struct {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if id, ok := strings.CutPrefix(r.URL.Path, socketPrefix); ok && id != "" && !strings.Contains(id, "/") {
 		s.serveSocket(w, r, id)
+		return
+	}
+	if r.URL.Path == tokenFramePath {
+		s.serveTokenFrame(w, r)
 		return
 	}
 	if s.injectFailure(w) {
@@ -168,7 +173,7 @@ func (s *Server) getSubscriptions(w http.ResponseWriter, id string) {
 	ch := s.lookupLocked(id, &dead)
 	var topics []string
 	if ch != nil {
-		topics = sortedTopics(ch)
+		topics = sortedTopics(ch.topics)
 	}
 	s.mu.Unlock()
 	s.noLongerSubscribed(dead)

@@ -17,8 +17,9 @@ import (
 // Config configures a Server. The zero value is ready to use: every field
 // has a default, stated in its documentation, that replaces its zero value.
 type Config struct {
-	// HeartbeatInterval is how often every open socket receives a
-	// "WebSocket Heartbeat" channel.metadata frame.
+	// HeartbeatInterval is how often every open channel socket receives a
+	// "WebSocket Heartbeat" channel.metadata frame. Token-frame sockets get
+	// no heartbeat frames: their keepalive is WebSocket ping/pong.
 	// Default (when zero) 30s; a negative value disables heartbeats.
 	HeartbeatInterval time.Duration
 
@@ -28,9 +29,11 @@ type Config struct {
 	// Default (when zero or negative) 24h.
 	ChannelTTL time.Duration
 
-	// MaxTopics is the maximum number of topics a channel may be subscribed
-	// to. A PUT or POST that would exceed it answers 400 and changes
-	// nothing. Default (when zero or negative) 1000.
+	// MaxTopics is the maximum number of topics a channel, or a token-frame
+	// socket, may be subscribed to. A PUT or POST that would exceed it
+	// answers 400 and changes nothing; a token-frame subscription that would
+	// exceed it answers an error frame with status 400 and the topic.
+	// Default (when zero or negative) 1000.
 	MaxTopics int
 
 	// MaxChannels is the maximum number of channels per bearer token.
@@ -40,15 +43,19 @@ type Config struct {
 	MaxChannels int
 
 	// Permit decides whether a topic may be subscribed to. When it returns
-	// ok == false, the topic is reported as "Rejected" with reason and
-	// missingPermissions. It may be called concurrently and must not call
-	// the Server's methods. Default: every topic is permitted.
+	// ok == false, the REST API reports the topic as "Rejected" with reason
+	// and missingPermissions, and a token-frame socket answers an error
+	// frame with status 403, the topic and reason as its message. It may be
+	// called concurrently and must not call the Server's methods. Default:
+	// every topic is permitted.
 	Permit func(topic string) (ok bool, reason string, missingPermissions []string)
 
-	// Authorize decides whether a bearer token is accepted; REST requests
-	// with a rejected token answer 401. It may be called concurrently and
-	// must not call the Server's methods. Default: any non-empty token is
-	// accepted.
+	// Authorize decides whether a token is accepted: the bearer token of a
+	// REST request, which answers 401 if it is rejected, and the token of
+	// an access_token frame on a token-frame socket, which is then refused
+	// with an error frame (status 401) and closed with status 4001. It may
+	// be called concurrently and must not call the Server's methods.
+	// Default: any non-empty token is accepted.
 	Authorize func(token string) bool
 }
 
@@ -59,6 +66,10 @@ const (
 	defaultMaxTopics         = 1000
 	defaultMaxChannels       = 20
 )
+
+// defaultAuthTimeout is how long a token-frame socket may wait before
+// sending its access_token frame.
+const defaultAuthTimeout = 5 * time.Second
 
 // writeTimeout bounds every frame written by the server, so that a client
 // that stops reading cannot block it forever. It also bounds how long
@@ -89,7 +100,8 @@ func (c Config) withDefaults() Config {
 
 // Server is an in-process fake of the Genesys Cloud Notifications API: the
 // REST endpoints under /api/v2/notifications/channels and the channel
-// WebSockets. Create one with NewServer and release it with Close.
+// WebSockets, and the token-frame WebSockets at /api/v2/notifications.
+// Create one with NewServer and release it with Close.
 //
 // All methods are safe for concurrent use.
 type Server struct {
@@ -110,6 +122,12 @@ type Server struct {
 	socks    map[*socket]struct{} // every socket whose handler is running
 	stats    Stats
 	fail     failure
+	tfSeq    uint64             // token-frame sockets accepted
+	tfConns  map[string]*socket // the authenticated token-frame sockets, by id
+
+	// authTimeout is how long a token-frame socket may wait before sending
+	// its access_token frame (see SetAuthTimeout in export_test.go).
+	authTimeout time.Duration
 
 	// Test hooks, set before the server is used (see export_test.go).
 	hookAccepted    func(channelID string) // after Accept, before registration
@@ -153,13 +171,21 @@ type Stats struct {
 	// on a channel's subscriptions, including those that failed, but not
 	// those answered by FailNext.
 	SubscriptionCalls int
-	// Sockets counts the sockets accepted in total.
+	// Sockets counts the sockets accepted in total, channel and token-frame
+	// sockets alike.
 	Sockets int
-	// Open is the number of sockets open now.
+	// Open is the number of sockets open now, channel and token-frame
+	// sockets alike.
 	Open int
 	// Published counts the frames written by Publish (the sum of its
 	// delivered results).
 	Published int
+	// Reauths counts the access_token frames accepted on token-frame
+	// sockets that were already authenticated.
+	Reauths int
+	// DuplicateSubscribes counts the topic frames of token-frame sockets
+	// that were already subscribed to the topic.
+	DuplicateSubscribes int
 }
 
 // NewServer starts a Server listening on 127.0.0.1 on a random port.
@@ -172,6 +198,9 @@ func NewServer(cfg Config) *Server {
 		done:     make(chan struct{}),
 		channels: make(map[string]*channel),
 		socks:    make(map[*socket]struct{}),
+		tfConns:  make(map[string]*socket),
+
+		authTimeout: defaultAuthTimeout,
 	}
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.wsURL = "ws" + strings.TrimPrefix(s.hs.URL, "http")
@@ -199,6 +228,7 @@ func (s *Server) Close() {
 		for _, ch := range s.channels {
 			ch.sock = nil
 		}
+		clear(s.tfConns)
 		s.mu.Unlock()
 
 		close(s.done)
@@ -210,8 +240,10 @@ func (s *Server) Close() {
 	})
 }
 
-// Sockets returns a channel that receives the channel id each time a socket
-// is accepted and registered, so that tests can wait for connections.
+// Sockets returns a channel that receives the channel id each time a
+// channel socket is accepted and registered, and the connection id
+// ("tokenframe-N") each time a token-frame socket is authenticated, after
+// its "connected" frame is written, so that tests can wait for connections.
 // It is buffered (1024); when it is full, ids are dropped rather than
 // blocking the server. Every call returns the same channel.
 func (s *Server) Sockets() <-chan string {
@@ -244,26 +276,31 @@ func (s *Server) Channels() []Channel {
 	return out
 }
 
-// Subscriptions returns the sorted topics of the channel, or nil if it has
-// none or does not exist.
-func (s *Server) Subscriptions(channelID string) []string {
+// Subscriptions returns the sorted topics of the channel, or of the open,
+// authenticated token-frame socket with that connection id, or nil if it
+// has none or does not exist.
+func (s *Server) Subscriptions(id string) []string {
 	s.mu.Lock()
 	dead := s.expireLocked(time.Now())
 	var out []string
-	if ch := s.channels[channelID]; ch != nil {
-		out = sortedTopics(ch)
+	if ch := s.channels[id]; ch != nil {
+		out = sortedTopics(ch.topics)
+	} else if sk := s.tfConns[id]; sk != nil {
+		out = sortedTopics(sk.tf.topics)
 	}
 	s.mu.Unlock()
 	s.noLongerSubscribed(dead)
 	return out
 }
 
-func sortedTopics(ch *channel) []string {
-	if len(ch.topics) == 0 {
+// sortedTopics returns the topics of a subscription set, sorted, or nil if
+// it is empty.
+func sortedTopics(topics map[string]struct{}) []string {
+	if len(topics) == 0 {
 		return nil
 	}
-	out := make([]string, 0, len(ch.topics))
-	for t := range ch.topics {
+	out := make([]string, 0, len(topics))
+	for t := range topics {
 		out = append(out, t)
 	}
 	slices.Sort(out)

@@ -19,15 +19,17 @@ const readLimit = 64 << 10
 // Close statuses used by the server.
 const (
 	statusReplaced     websocket.StatusCode = 4000 // a newer socket took the channel
-	statusTokenRevoked websocket.StatusCode = 4001 // see TokenRevoked
+	statusTokenRevoked websocket.StatusCode = 4001 // see TokenRevoked; a refused or expired token-frame token
 )
 
-// socket is one server side WebSocket of a channel.
+// socket is one server side WebSocket: the socket of a channel, or a
+// token-frame socket (see tokenframe.go).
 type socket struct {
-	s         *Server
-	channelID string
-	conn      *websocket.Conn
-	raw       net.Conn // the hijacked connection, to abort a close handshake
+	s    *Server
+	id   string           // the channel id, or the token-frame connection id
+	tf   *tokenFrameState // nil for the socket of a channel
+	conn *websocket.Conn
+	raw  net.Conn // the hijacked connection, to abort a close handshake
 
 	wmu     sync.Mutex  // serializes writes with the decision to close
 	closing atomic.Bool // no more frames are written once set
@@ -109,14 +111,12 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, id string) 
 // replaces. orphan reports that the channel was removed during the upgrade:
 // the socket is then open but not registered to the channel.
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, ch *channel) (sk, old *socket, orphan bool) {
-	sk = &socket{s: s, channelID: ch.id}
+	sk = &socket{s: s, id: ch.id}
 	rec := &hijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
 		// The channel id is the capability; there is no origin to check.
 		InsecureSkipVerify: true,
-		OnPingReceived: func(context.Context, []byte) bool {
-			return !sk.stalled.Load()
-		},
+		OnPingReceived:     sk.allowPong,
 	})
 	if err == nil {
 		s.mu.Lock()
@@ -207,6 +207,16 @@ func (sk *socket) writeLocked(frame []byte) bool {
 	return true
 }
 
+// allowPong is the OnPingReceived callback of every socket. It waits for
+// the frame being written, if any, so that the pong, which the WebSocket
+// library writes after it returns, follows every frame whose write started
+// before the ping was read. A stalled socket does not answer pings.
+func (sk *socket) allowPong(context.Context, []byte) bool {
+	sk.wmu.Lock()
+	defer sk.wmu.Unlock()
+	return !sk.stalled.Load()
+}
+
 // stall makes the socket silent. When it returns, no write is in progress.
 func (sk *socket) stall() {
 	sk.wmu.Lock()
@@ -214,10 +224,15 @@ func (sk *socket) stall() {
 	sk.wmu.Unlock()
 }
 
-// detach removes sk from its channel, if it is still the channel's socket.
+// detach removes sk from its channel, if it is still the channel's socket,
+// or a token-frame socket from the authenticated connections.
 func (s *Server) detach(sk *socket) {
 	s.mu.Lock()
-	if ch := s.channels[sk.channelID]; ch != nil && ch.sock == sk {
+	if sk.tf != nil {
+		if s.tfConns[sk.id] == sk {
+			delete(s.tfConns, sk.id)
+		}
+	} else if ch := s.channels[sk.id]; ch != nil && ch.sock == sk {
 		ch.sock = nil
 	}
 	s.mu.Unlock()
@@ -248,7 +263,7 @@ func (s *Server) retire(sk *socket, last []byte, code websocket.StatusCode, reas
 // noLongerSubscribed retires the sockets of removed channels.
 func (s *Server) noLongerSubscribed(socks []*socket) {
 	for _, sk := range socks {
-		s.retire(sk, noLongerSubscribedFrame(sk.channelID), websocket.StatusNormalClosure, "no longer subscribed")
+		s.retire(sk, noLongerSubscribedFrame(sk.id), websocket.StatusNormalClosure, "no longer subscribed")
 	}
 }
 
