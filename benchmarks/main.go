@@ -41,6 +41,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ func main() {
 	only := flag.String("only", "", "run only this section: "+strings.Join(sections, ", "))
 	serve := flag.Bool("serve", false, "internal: run the firehose server (child process)")
 	serveNT := flag.Bool("serve-notifytest", false, "internal: run a notifytest server (child process)")
+	cpuprofile := flag.String("cpuprofile", "", "write the client process's CPU profile to this file")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("benchmarks: ")
@@ -75,6 +77,12 @@ func main() {
 		log.Fatalf("unknown section %q; valid: %s", *only, strings.Join(sections, ", "))
 	}
 	want := func(s string) bool { return *only == "" || *only == s }
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 
 	fmt.Printf("Command: `%s`\n\n", commandLine())
 	fmt.Printf("Machine: %s\n\n", machine())
