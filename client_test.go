@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -597,4 +599,33 @@ func setDiff(got, want []string) string {
 	}
 	return fmt.Sprintf("%d vs %d topics; %d extra %v; %d missing %v",
 		len(got), len(want), len(extra), extra[:min(len(extra), 3)], len(missing), missing[:min(len(missing), 3)])
+}
+
+// countingTransport counts the requests of an http.Client by method and path.
+type countingTransport struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.seen = append(c.seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Upgrade"))
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// The caller's HTTP client carries the WebSocket handshake too, so its TLS
+// settings and proxy apply to the socket, not only to REST.
+func TestHTTPClientCarriesTheSocketToo(t *testing.T) {
+	forBoth(t, func(t *testing.T, p protocol) {
+		srv := newServer(t, notifytest.Config{})
+		rt := &countingTransport{}
+		h := start(t, p, srv, notify.WithHTTPClient(&http.Client{Transport: rt}))
+		await[notify.Connected](h)
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		if !slices.ContainsFunc(rt.seen, func(s string) bool { return strings.HasSuffix(s, " websocket") }) {
+			t.Fatalf("the handshake did not go through the caller's client: %q", rt.seen)
+		}
+	})
 }

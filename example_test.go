@@ -96,3 +96,58 @@ func ExampleDecode() {
 	fmt.Println(p.PresenceDefinition.SystemPresence, err)
 	// Output: Busy <nil>
 }
+
+// Stats tells a health check whether the stream is up.
+func ExampleClient_Stats() {
+	srv := notifytest.NewServer(notifytest.Config{})
+	defer srv.Close()
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "example"})
+	c, err := notify.New(ts, notify.WithAPIBaseURL(srv.URL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Println(c.Stats().State)
+	go c.Run(context.Background())
+	<-c.Events() // Connected
+	st := c.Stats()
+	fmt.Println(st.State, len(st.Channels))
+	// Output:
+	// idle
+	// connected 1
+}
+
+// The token-frame protocol is one option away; everything else is the same.
+func ExampleWithTokenFrameEndpoint() {
+	srv := notifytest.NewServer(notifytest.Config{})
+	defer srv.Close()
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "example"})
+	c, err := notify.New(ts, notify.WithTokenFrameEndpoint(srv.TokenFrameURL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(context.Background(), "/users/8f0e3a6c/presence"); err != nil {
+		log.Fatal(err)
+	}
+	go c.Run(context.Background())
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case notify.Connected:
+			srv.Publish("/users/8f0e3a6c/presence", map[string]string{"presence": "Available"})
+		case notify.Notification:
+			fmt.Println(ev.Topic, string(ev.Body))
+			return
+		}
+	}
+	// Output: /users/8f0e3a6c/presence {"presence":"Available"}
+}
+
+// Topic builders name the topics people use most; the body types decode them.
+func ExampleUserPresenceTopic() {
+	fmt.Println(notify.UserPresenceTopic("8f0e3a6c"))
+	fmt.Println(notify.QueueObservationsTopic("fd17c7b3"))
+	// Output:
+	// v2.users.8f0e3a6c.presence
+	// v2.analytics.queues.fd17c7b3.observations
+}

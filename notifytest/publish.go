@@ -32,20 +32,26 @@ import (
 // (up to 5s) for the socket to be registered. Publish is safe for
 // concurrent use; the frames of successive calls from one goroutine arrive
 // in call order.
+//
+// A socket answers a ping (a WebSocket ping, or {"message":"ping"} on a
+// channel socket) only after the frames of every Publish call that chose it
+// before the ping was read: a client that got the pong has got every
+// notification published to the socket before it sent the ping.
 func (s *Server) Publish(topic string, body any) (correlationID string, delivered int) {
 	correlationID = newUUID()
 	var n atomic.Int64
 	data := encodeBody(body)
 	frame := eventFrame(topic, data, correlationID)
 	tfEvent := tfEventFrame(topic, data)
-	send := func(sk *socket) {
+	send := func(t target) {
 		f := frame
-		if sk.tf != nil {
+		if t.sk.tf != nil {
 			f = tfEvent
 		}
-		if sk.send(f) {
+		if t.sk.send(f) {
 			n.Add(1)
 		}
+		s.release(t.batch)
 	}
 
 	targets := s.subscribers(topic)
@@ -53,8 +59,8 @@ func (s *Server) Publish(topic string, body any) (correlationID string, delivere
 		send(targets[0])
 	} else {
 		var wg sync.WaitGroup
-		for _, sk := range targets {
-			wg.Go(func() { send(sk) })
+		for _, t := range targets {
+			wg.Go(func() { send(t) })
 		}
 		wg.Wait()
 	}
@@ -66,10 +72,63 @@ func (s *Server) Publish(topic string, body any) (correlationID string, delivere
 	return correlationID, delivered
 }
 
+// target is a socket chosen by Publish, and the batch in which its frame
+// is reserved.
+type target struct {
+	sk    *socket
+	batch *batch
+}
+
+// batch counts the Publish frames reserved for a socket, between two pings
+// that it read, that are not written (or failed) yet.
+type batch struct {
+	pending int           // guarded by Server.mu
+	sealed  bool          // a ping is waiting for done; guarded by Server.mu
+	done    chan struct{} // closed when pending is zero and sealed is set
+}
+
+// reserveLocked reserves a frame for sk in its current batch.
+func (sk *socket) reserveLocked() *batch {
+	if sk.batch == nil {
+		sk.batch = &batch{done: make(chan struct{})}
+	}
+	sk.batch.pending++
+	return sk.batch
+}
+
+// release ends a frame reservation made by reserveLocked.
+func (s *Server) release(b *batch) {
+	s.mu.Lock()
+	b.pending--
+	if b.pending == 0 && b.sealed {
+		close(b.done)
+	}
+	s.mu.Unlock()
+}
+
+// awaitPublishes waits until the frames reserved for sk so far are written
+// or failed, so that the answer to a ping that was just read follows them.
+// Frames reserved later are not waited for, so a stream of Publish calls
+// cannot hold a pong back.
+func (sk *socket) awaitPublishes() {
+	s := sk.s
+	s.mu.Lock()
+	b := sk.batch
+	sk.batch = nil
+	if b == nil || b.pending == 0 {
+		s.mu.Unlock()
+		return
+	}
+	b.sealed = true
+	s.mu.Unlock()
+	<-b.done
+}
+
 // subscribers returns the sockets of the channels subscribed to topic,
 // after waiting (up to writeTimeout) for pending upgrades on those channels,
-// and the authenticated token-frame sockets subscribed to topic.
-func (s *Server) subscribers(topic string) []*socket {
+// and the authenticated token-frame sockets subscribed to topic, each with
+// a frame reserved (see awaitPublishes) that the caller must release.
+func (s *Server) subscribers(topic string) []target {
 	var ctx context.Context
 	for {
 		var targets []*socket
@@ -92,11 +151,19 @@ func (s *Server) subscribers(topic string) []*socket {
 				targets = append(targets, sk)
 			}
 		}
+		var reserved []target
+		final := len(wait) == 0 || (ctx != nil && ctx.Err() != nil)
+		if final {
+			reserved = make([]target, len(targets))
+			for i, sk := range targets {
+				reserved[i] = target{sk: sk, batch: sk.reserveLocked()}
+			}
+		}
 		s.mu.Unlock()
 		s.noLongerSubscribed(dead)
 
-		if len(wait) == 0 || (ctx != nil && ctx.Err() != nil) {
-			return targets
+		if final {
+			return reserved
 		}
 		if ctx == nil {
 			var cancel context.CancelFunc

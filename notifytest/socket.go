@@ -31,6 +31,7 @@ type socket struct {
 	conn *websocket.Conn
 	raw  net.Conn // the hijacked connection, to abort a close handshake
 
+	batch   *batch      // see awaitPublishes; guarded by Server.mu
 	wmu     sync.Mutex  // serializes writes with the decision to close
 	closing atomic.Bool // no more frames are written once set
 	stalled atomic.Bool // see Server.Stall
@@ -166,6 +167,7 @@ func (sk *socket) readLoop() {
 			Message string `json:"message"`
 		}
 		if json.Unmarshal(data, &msg) == nil && msg.Message == "ping" {
+			sk.awaitPublishes()
 			sk.send(pongFrame)
 		}
 	}
@@ -208,10 +210,12 @@ func (sk *socket) writeLocked(frame []byte) bool {
 }
 
 // allowPong is the OnPingReceived callback of every socket. It waits for
-// the frame being written, if any, so that the pong, which the WebSocket
-// library writes after it returns, follows every frame whose write started
-// before the ping was read. A stalled socket does not answer pings.
+// the Publish frames reserved for the socket and for the frame being
+// written, if any, so that the pong, which the WebSocket library writes
+// after it returns, follows every frame that was written or due before the
+// ping was read. A stalled socket does not answer pings.
 func (sk *socket) allowPong(context.Context, []byte) bool {
+	sk.awaitPublishes()
 	sk.wmu.Lock()
 	defer sk.wmu.Unlock()
 	return !sk.stalled.Load()
