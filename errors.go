@@ -43,6 +43,7 @@ type APIError struct {
 	RetryAfter time.Duration // from the Retry-After header; zero if absent
 }
 
+// Error describes the answer without anything the request carried.
 func (e *APIError) Error() string {
 	s := "notify: HTTP " + strconv.Itoa(e.Status)
 	if e.Code != "" {

@@ -27,6 +27,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error describes the answer.
 func (e *Error) Error() string {
 	s := "genesys: HTTP " + strconv.Itoa(e.Status)
 	if e.Code != "" {

@@ -30,6 +30,7 @@ type SyntaxError struct {
 	Offset int
 }
 
+// Error reports the message and where in the input it applies.
 func (e *SyntaxError) Error() string {
 	return "jsonscan: " + e.Msg + " (offset " + strconv.Itoa(e.Offset) + ")"
 }
@@ -43,6 +44,7 @@ type TypeError struct {
 	Offset int    // offset of the value in the decoded input
 }
 
+// Error names the value's kind, the field and its type.
 func (e *TypeError) Error() string {
 	return "jsonscan: cannot decode JSON " + e.Value + " into field " + e.Field + " of type " + e.Type
 }
