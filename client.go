@@ -108,7 +108,6 @@ func (c *Client) Run(ctx context.Context) error {
 	defer cancel()
 	defer context.AfterFunc(c.closeCtx, cancel)()
 
-	go c.out.pump()
 	g := &runGroup{ctx: runCtx, fatal: make(chan error, 1)}
 	c.mu.Lock()
 	c.run = g
@@ -127,7 +126,7 @@ func (c *Client) Run(ctx context.Context) error {
 	c.run = nil
 	c.mu.Unlock()
 	g.wg.Wait()
-	c.out.shutdown(true)
+	c.out.shutdown()
 	switch {
 	case c.closeCtx.Err() != nil:
 		return ErrClosed
@@ -165,7 +164,7 @@ func (c *Client) start(sh *shard) {
 func (c *Client) Close() error {
 	c.closeCancel()
 	if c.started.CompareAndSwap(false, true) {
-		c.out.shutdown(false)
+		c.out.shutdown()
 		close(c.done)
 	}
 	<-c.done

@@ -8,30 +8,25 @@ import (
 // outbox is the bounded buffer between the goroutines that produce events
 // and the consumer of Events(). push never blocks: when the consumer is
 // behind, notifications are counted into a Dropped event that keeps its
-// place in the stream, and lifecycle events wait in a backlog that one
-// pump goroutine feeds to the channel in order.
+// place in the stream, and lifecycle events wait in a backlog. A pump
+// goroutine runs while the backlog is not empty and feeds it to the
+// channel in order, so an idle client has none.
 type outbox struct {
 	ch chan Event
 
-	mu       sync.Mutex
-	backlog  []Event // waiting for room in ch, in order
-	inflight bool    // the pump holds an event it took from backlog
-	closed   bool
-	wake     chan struct{}
+	mu      sync.Mutex
+	backlog []Event // waiting for room in ch, in order
+	pumping bool    // a pump is running; it holds the backlog's order
+	closed  bool
+	stop    chan struct{} // closed by shutdown
+	pumps   sync.WaitGroup
 
 	notifications atomic.Int64 // notifications put in ch
 	dropped       atomic.Int64 // notifications counted into Dropped
-	stop          chan struct{}
-	done          chan struct{}
 }
 
 func newOutbox(n int) *outbox {
-	return &outbox{
-		ch:   make(chan Event, n),
-		wake: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
-	}
+	return &outbox{ch: make(chan Event, n), stop: make(chan struct{})}
 }
 
 // push queues ev behind every event pushed before it.
@@ -42,7 +37,7 @@ func (o *outbox) push(ev Event) {
 		return
 	}
 	_, isNote := ev.(Notification)
-	if len(o.backlog) == 0 && !o.inflight {
+	if !o.pumping {
 		select {
 		case o.ch <- ev:
 			if isNote {
@@ -63,30 +58,28 @@ func (o *outbox) push(ev Event) {
 		ev = Dropped{Count: 1}
 	}
 	o.backlog = append(o.backlog, ev)
-	select {
-	case o.wake <- struct{}{}:
-	default:
+	if !o.pumping {
+		o.pumping = true
+		o.pumps.Add(1)
+		go o.pump()
 	}
 }
 
-// pump moves the backlog into the channel until shutdown.
+// pump moves the backlog into the channel, in order, and ends when the
+// backlog is empty or at shutdown.
 func (o *outbox) pump() {
-	defer close(o.done)
+	defer o.pumps.Done()
 	for {
 		o.mu.Lock()
 		if len(o.backlog) == 0 {
+			o.pumping = false
+			o.backlog = nil
 			o.mu.Unlock()
-			select {
-			case <-o.wake:
-				continue
-			case <-o.stop:
-				return
-			}
+			return
 		}
 		ev := o.backlog[0]
 		o.backlog[0] = nil
 		o.backlog = o.backlog[1:]
-		o.inflight = true
 		o.mu.Unlock()
 
 		select {
@@ -94,19 +87,14 @@ func (o *outbox) pump() {
 		case <-o.stop:
 			return
 		}
-		o.mu.Lock()
-		o.inflight = false
-		o.mu.Unlock()
 	}
 }
 
-// shutdown stops the pump if started, drops the backlog and closes the
-// channel; events already in the channel stay readable.
-func (o *outbox) shutdown(pumped bool) {
+// shutdown stops any pump, drops the backlog and closes the channel;
+// events already in the channel stay readable.
+func (o *outbox) shutdown() {
 	close(o.stop)
-	if pumped {
-		<-o.done
-	}
+	o.pumps.Wait()
 	o.mu.Lock()
 	o.closed = true
 	o.backlog = nil

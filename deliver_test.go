@@ -6,8 +6,7 @@ import (
 
 func TestOutboxFullBufferReportsDropsInOrder(t *testing.T) {
 	o := newOutbox(3)
-	go o.pump()
-	defer o.shutdown(true)
+	defer o.shutdown()
 
 	for i := range 5 {
 		o.push(Notification{Topic: string(rune('a' + i))})
@@ -39,8 +38,7 @@ func TestOutboxFullBufferReportsDropsInOrder(t *testing.T) {
 
 func TestOutboxNeverLosesLifecycleEvents(t *testing.T) {
 	o := newOutbox(1)
-	go o.pump()
-	defer o.shutdown(true)
+	defer o.shutdown()
 	for i := range 100 {
 		o.push(Disconnected{ChannelID: string(rune(i))})
 	}
@@ -55,7 +53,6 @@ func TestOutboxNeverLosesLifecycleEvents(t *testing.T) {
 func TestOutboxConcurrentProducersKeepTheirOrderAndCount(t *testing.T) {
 	const producers, each = 4, 2000
 	o := newOutbox(16)
-	go o.pump()
 	done := make(chan struct{})
 	for p := range producers {
 		go func() {
@@ -91,7 +88,7 @@ func TestOutboxConcurrentProducersKeepTheirOrderAndCount(t *testing.T) {
 		<-done
 		finished++
 	}
-	o.shutdown(true)
+	o.shutdown()
 	if _, open := <-o.ch; open {
 		t.Fatal("channel not closed after shutdown")
 	}
@@ -100,9 +97,8 @@ func TestOutboxConcurrentProducersKeepTheirOrderAndCount(t *testing.T) {
 
 func TestOutboxShutdownKeepsBufferedEvents(t *testing.T) {
 	o := newOutbox(4)
-	go o.pump()
 	o.push(Notification{Topic: "a"})
-	o.shutdown(true)
+	o.shutdown()
 	o.push(Notification{Topic: "late"})
 	if got := <-o.ch; !sameEvent(got, Notification{Topic: "a"}) {
 		t.Fatalf("got %#v", got)

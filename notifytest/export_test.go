@@ -12,6 +12,17 @@ func SetTestHooks(s *Server, accepted, upgradeWait func(channelID string)) {
 	s.mu.Unlock()
 }
 
+// SetPublishHooks installs hooks called when Publish has chosen (and
+// reserved) the sockets of topic, before it writes to them (reserved), and
+// when a socket that read a ping starts waiting for such reserved frames
+// before it answers (pongWait).
+func SetPublishHooks(s *Server, reserved func(topic string), pongWait func(id string)) {
+	s.mu.Lock()
+	s.hookReserved = reserved
+	s.hookPongWait = pongWait
+	s.mu.Unlock()
+}
+
 // SetAuthTimeout sets how long a token-frame socket may wait before
 // sending its access_token frame (5s by default). Call it before the
 // server accepts token-frame sockets.

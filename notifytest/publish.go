@@ -55,6 +55,12 @@ func (s *Server) Publish(topic string, body any) (correlationID string, delivere
 	}
 
 	targets := s.subscribers(topic)
+	s.mu.Lock()
+	hook := s.hookReserved
+	s.mu.Unlock()
+	if hook != nil {
+		hook(topic)
+	}
 	if len(targets) == 1 {
 		send(targets[0])
 	} else {
@@ -120,7 +126,11 @@ func (sk *socket) awaitPublishes() {
 		return
 	}
 	b.sealed = true
+	hook := s.hookPongWait
 	s.mu.Unlock()
+	if hook != nil {
+		hook(sk.id)
+	}
 	<-b.done
 }
 

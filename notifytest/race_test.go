@@ -84,3 +84,34 @@ func TestPutWaitsForUpgrade(t *testing.T) {
 		t.Fatalf("got %s", e.raw)
 	}
 }
+
+// A {"message":"ping"} read while a Publish that chose the socket has not
+// written its frame yet is answered after that frame: a client that got
+// the pong has got every event published before its ping.
+func TestPongWaitsForPublish(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	c := h.dial(ch)
+	h.put(ch.ID, "t")
+
+	release, pongWait, delivered := heldPublish(t, h.srv, "t", "held")
+	ping(t, c)
+	select {
+	case id := <-pongWait:
+		if id != ch.ID {
+			t.Errorf("socket %s waits, want %s", id, ch.ID)
+		}
+	case <-time.After(timeout):
+		t.Fatal("the ping did not wait for the held Publish")
+	}
+	release()
+	if e := read(t, c); string(e.EventBody) != `"held"` {
+		t.Fatalf("got %s, want the held event before the pong", e.raw)
+	}
+	if e := read(t, c); string(e.EventBody) != `{"message":"pong"}` {
+		t.Fatalf("got %s, want the pong", e.raw)
+	}
+	if d := <-delivered; d != 1 {
+		t.Errorf("delivered %d, want 1", d)
+	}
+}

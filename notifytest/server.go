@@ -132,6 +132,8 @@ type Server struct {
 	// Test hooks, set before the server is used (see export_test.go).
 	hookAccepted    func(channelID string) // after Accept, before registration
 	hookUpgradeWait func(channelID string) // a request waits for an upgrade
+	hookReserved    func(topic string)     // Publish chose its sockets, before writing
+	hookPongWait    func(id string)        // a ping waits for reserved frames
 }
 
 // channel is the server side state of one notification channel.

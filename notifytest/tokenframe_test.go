@@ -772,3 +772,76 @@ func TestTokenFrameCloseServer(t *testing.T) {
 	tr.CloseIdleConnections()
 	goleak.VerifyNone(t, ignore)
 }
+
+// heldPublish publishes body on topic in the background, holding the
+// Publish after it chose its sockets until the returned release is called.
+// pongWait receives the id of each socket that read a ping and waits for
+// the held frames. The Publish has ended when the test ends.
+func heldPublish(t *testing.T, srv *notifytest.Server, topic string, body any) (release func(), pongWait <-chan string, delivered <-chan int) {
+	reserved := make(chan struct{})
+	held := make(chan struct{})
+	waiting := make(chan string, 16)
+	var once sync.Once
+	notifytest.SetPublishHooks(srv,
+		func(string) {
+			once.Do(func() {
+				close(reserved)
+				<-held
+			})
+		},
+		func(id string) { waiting <- id },
+	)
+	release = sync.OnceFunc(func() { close(held) })
+	done := make(chan int, 1)
+	go func() {
+		_, n := srv.Publish(topic, body)
+		done <- n
+	}()
+	t.Cleanup(func() {
+		release()
+		<-done
+	})
+	select {
+	case <-reserved:
+	case <-time.After(timeout):
+		t.Fatal("Publish did not choose its sockets")
+	}
+	return release, waiting, done
+}
+
+// A ping read while a Publish that chose the socket has not written its
+// frame yet is answered after that frame.
+func TestTokenFramePongWaitsForPublish(t *testing.T) {
+	h := newHarness(t, notifytest.Config{})
+	c := h.tfConnect(token)
+	id := nextSocket(t, h.srv)
+	tfSubscribe(t, c, "t")
+	_, n := backgroundReader(t, c)
+	base := n.Load()
+
+	release, pongWait, delivered := heldPublish(t, h.srv, "t", 1)
+	pinged := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		pinged <- c.Ping(ctx)
+	}()
+	select {
+	case got := <-pongWait:
+		if got != id {
+			t.Errorf("socket %s waits, want %s", got, id)
+		}
+	case <-time.After(timeout):
+		t.Fatal("the ping did not wait for the held Publish")
+	}
+	release()
+	if err := <-pinged; err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if got := n.Load() - base; got != 1 {
+		t.Fatalf("%d frames read before the pong, want the event", got)
+	}
+	if d := <-delivered; d != 1 {
+		t.Errorf("delivered %d, want 1", d)
+	}
+}
