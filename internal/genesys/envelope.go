@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"unsafe"
 
+	"github.com/gcnotify/notify/internal/intern"
 	"github.com/gcnotify/notify/internal/jsonscan"
 )
 
@@ -60,19 +60,13 @@ var ErrNoTopic = errors.New("genesys: frame has no topicName")
 // without allocating them. The zero Decoder is ready to use; its methods
 // may be called concurrently.
 type Decoder struct {
-	topics atomic.Pointer[map[string]string]
+	topics intern.Table
 }
 
 // Intern replaces the set of known topics, typically with the subscribed
 // topics: a frame whose topicName equals one of them yields the string
 // given here instead of a new allocation. The slice is not retained.
-func (d *Decoder) Intern(topics []string) {
-	m := make(map[string]string, len(topics))
-	for _, t := range topics {
-		m[t] = t
-	}
-	d.topics.Store(&m)
-}
+func (d *Decoder) Intern(topics []string) { d.topics.Set(topics) }
 
 var plainDecoder Decoder
 
@@ -188,7 +182,7 @@ func (d *Decoder) decode(frame []byte, owned bool) (Message, error) {
 		}
 		m.Body, m.CorrelationID = own(body, id)
 	case corr != nil:
-		m.CorrelationID = unquoteString(corr)
+		m.CorrelationID = jsonscan.UnquoteString(corr)
 	}
 	return m, nil
 }
@@ -269,30 +263,18 @@ func isKey(key []byte, name string) bool {
 	return ok && jsonscan.EqualFold(k, name)
 }
 
-// unquoteString decodes a valid string token into a new string.
-func unquoteString(tok []byte) string {
-	var buf [128]byte
-	s, _ := jsonscan.UnquoteInto(buf[:0], tok)
-	return string(s)
-}
-
 // topic decodes the topicName token, returning a known topic without
 // allocating.
 func (d *Decoder) topic(tok []byte) string {
 	var buf [128]byte
 	s, _ := jsonscan.UnquoteInto(buf[:0], tok)
-	if m := d.topics.Load(); m != nil {
-		if t, ok := (*m)[string(s)]; ok {
-			return t
-		}
-	}
 	switch string(s) {
 	case metadataTopic:
 		return metadataTopic
 	case socketClosingTopic:
 		return socketClosingTopic
 	}
-	return string(s)
+	return d.topics.String(s)
 }
 
 func classify(topic string, body []byte) Kind {
@@ -343,7 +325,7 @@ func isPong(body []byte) bool {
 func version(raw []byte) string {
 	switch raw[0] {
 	case '"':
-		return unquoteString(raw)
+		return jsonscan.UnquoteString(raw)
 	case 'n':
 		return ""
 	}

@@ -513,6 +513,14 @@ func (it *Iter) End() int { return it.pos }
 // allocated. ok is false if raw is not a valid string token.
 func Unquote(raw []byte) (s []byte, ok bool) { return UnquoteInto(nil, raw) }
 
+// UnquoteString decodes a valid string token into a new string, through
+// a buffer on the stack for short strings.
+func UnquoteString(tok []byte) string {
+	var buf [128]byte
+	s, _ := UnquoteInto(buf[:0], tok)
+	return string(s)
+}
+
 // UnquoteInto is Unquote that decodes into scratch[:0] (growing it only if
 // it is too small) instead of allocating, for contents that need decoding.
 // The result aliases raw or scratch.

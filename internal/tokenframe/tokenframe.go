@@ -6,8 +6,8 @@ package tokenframe
 import (
 	"encoding/json"
 	"errors"
-	"sync/atomic"
 
+	"github.com/gcnotify/notify/internal/intern"
 	"github.com/gcnotify/notify/internal/jsonscan"
 )
 
@@ -50,19 +50,13 @@ var ErrNoEvent = errors.New("tokenframe: frame has no event")
 // without allocating them. The zero Decoder is ready to use; its methods
 // may be called concurrently.
 type Decoder struct {
-	topics atomic.Pointer[map[string]string]
+	topics intern.Table
 }
 
 // Intern replaces the set of known topics, typically with the subscribed
 // topics: an event or reply about one of them yields the string given here
 // instead of a new allocation. The slice is not retained.
-func (d *Decoder) Intern(topics []string) {
-	m := make(map[string]string, len(topics))
-	for _, t := range topics {
-		m[t] = t
-	}
-	d.topics.Store(&m)
-}
+func (d *Decoder) Intern(topics []string) { d.topics.Set(topics) }
 
 var plainDecoder Decoder
 
@@ -139,7 +133,7 @@ func (d *Decoder) Decode(frame []byte) (Message, error) {
 	case "error":
 		kind = Error
 	default:
-		return Message{Kind: Event, Topic: d.intern(name), Data: data}, nil
+		return Message{Kind: Event, Topic: d.topics.String(name), Data: data}, nil
 	}
 	m := Message{Kind: kind}
 	if len(data) == 0 || string(data) == "null" {
@@ -188,10 +182,10 @@ func (d *Decoder) Decode(frame []byte) (Message, error) {
 	}
 	if topic != nil {
 		name, _ := jsonscan.UnquoteInto(buf[:0], topic)
-		m.Topic = d.intern(name)
+		m.Topic = d.topics.String(name)
 	}
 	if text != nil {
-		m.Text = unquoteString(text)
+		m.Text = jsonscan.UnquoteString(text)
 	}
 	return m, nil
 }
@@ -257,24 +251,6 @@ func foldField(key []byte, names ...string) string {
 		}
 	}
 	return ""
-}
-
-// unquoteString decodes a valid string token into a new string.
-func unquoteString(tok []byte) string {
-	var buf [128]byte
-	s, _ := jsonscan.UnquoteInto(buf[:0], tok)
-	return string(s)
-}
-
-// intern returns the topic s as a string, without allocating if it is
-// a known topic.
-func (d *Decoder) intern(s []byte) string {
-	if m := d.topics.Load(); m != nil {
-		if t, ok := (*m)[string(s)]; ok {
-			return t
-		}
-	}
-	return string(s)
 }
 
 // Auth is the frame that presents a token, first or again.
