@@ -86,7 +86,7 @@ func start(t *testing.T, p protocol, srv *notifytest.Server, opts ...notify.Opti
 	h := &harness{t: t, p: p, srv: srv, tokens: &countingSource{}, runErr: make(chan error, 1)}
 	opts = append(append(p.options(srv),
 		notify.WithBackoff(time.Millisecond, 20*time.Millisecond),
-		notify.WithHeartbeatTimeout(2*time.Second),
+		notify.WithHeartbeatTimeout(5*time.Second),
 	), opts...)
 	c, err := notify.New(h.tokens, opts...)
 	if err != nil {
@@ -352,7 +352,7 @@ func TestRecoversFromRepeatedFaults(t *testing.T) {
 
 func TestStalledSocketIsReplaced(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
-		const hb = 100 * time.Millisecond
+		const hb = 200 * time.Millisecond
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: 30 * time.Millisecond})
 		h := start(t, p, srv, notify.WithHeartbeatTimeout(hb))
 		if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {

@@ -70,7 +70,7 @@ func TestChaosSoak(t *testing.T) {
 	c, err := notify.New(&countingSource{},
 		notify.WithAPIBaseURL(srv.URL()),
 		notify.WithBackoff(time.Millisecond, 10*time.Millisecond),
-		notify.WithHeartbeatTimeout(100*time.Millisecond),
+		notify.WithHeartbeatTimeout(250*time.Millisecond),
 		notify.WithEventBuffer(1<<20))
 	if err != nil {
 		t.Fatal(err)

@@ -792,10 +792,12 @@ func heldPublish(t *testing.T, srv *notifytest.Server, topic string, body any) (
 		func(id string) { waiting <- id },
 	)
 	release = sync.OnceFunc(func() { close(held) })
-	done := make(chan int, 1)
+	result := make(chan int, 1)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		_, n := srv.Publish(topic, body)
-		done <- n
+		result <- n
 	}()
 	t.Cleanup(func() {
 		release()
@@ -806,7 +808,7 @@ func heldPublish(t *testing.T, srv *notifytest.Server, topic string, body any) (
 	case <-time.After(timeout):
 		t.Fatal("Publish did not choose its sockets")
 	}
-	return release, waiting, done
+	return release, waiting, result
 }
 
 // A ping read while a Publish that chose the socket has not written its
@@ -833,6 +835,11 @@ func TestTokenFramePongWaitsForPublish(t *testing.T) {
 		}
 	case <-time.After(timeout):
 		t.Fatal("the ping did not wait for the held Publish")
+	}
+	select {
+	case err := <-pinged:
+		t.Fatalf("ping answered (%v) before the held Publish wrote", err)
+	default:
 	}
 	release()
 	if err := <-pinged; err != nil {
