@@ -378,7 +378,7 @@ func TestPingKeepsAQuietSocket(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		// No heartbeats from the server: only the client's pings and their
 		// pongs keep the socket alive, so it must not be replaced.
-		const hb = 50 * time.Millisecond
+		const hb = 100 * time.Millisecond
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
 		h := start(t, p, srv, notify.WithHeartbeatTimeout(hb))
 		await[notify.Connected](h)
