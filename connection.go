@@ -19,7 +19,7 @@ func (c *Client) serve(ctx context.Context, sh *shard, cur *liveLink) (string, e
 	renew := time.NewTimer(renewIn(cur))
 	defer renew.Stop()
 	var (
-		pinged    bool
+		pingedAt  time.Time // when the unanswered ping was sent; zero if none
 		old       *liveLink // a connection being let go after a handover
 		overlap   *dedup    // held from a handover until old is gone
 		announced bool      // cur's server announced a close that no handover answered
@@ -62,18 +62,21 @@ func (c *Client) serve(ctx context.Context, sh *shard, cur *liveLink) (string, e
 				continue
 			}
 			old, cur = cur, next
-			pinged, announced = false, false
+			pingedAt, announced = time.Time{}, false
 			watch.Reset(hb)
 			renew.Reset(renewIn(cur))
 
 		case <-watch.C:
-			idle := time.Since(cur.seen())
+			// Alive means a frame or pong since the ping, if one was sent;
+			// else one within hb. A late timer cannot make a live socket dead.
+			seen := cur.seen()
+			idle := time.Since(seen)
 			switch {
-			case idle < hb:
-				pinged = false
-				watch.Reset(hb - idle)
-			case !pinged:
-				pinged = true
+			case pingedAt.IsZero() && idle < hb, !pingedAt.IsZero() && seen.After(pingedAt):
+				pingedAt = time.Time{}
+				watch.Reset(max(hb-idle, 0))
+			case pingedAt.IsZero():
+				pingedAt = time.Now()
 				c.ping(ctx, cur, hb/2)
 				watch.Reset(hb / 2)
 			default:
