@@ -192,6 +192,21 @@ func TestChaosSoak(t *testing.T) {
 		if got, want := srv.Subscriptions(channel), c.Topics(); !slices.Equal(got, want) {
 			t.Fatalf("round %d (%s): server set differs from Topics(): %s", round, f.name, setDiff(got, want))
 		}
+		// Let events flow on the new connection before the next fault.
+		mu.Lock()
+		want := total + 20
+		mu.Unlock()
+		for deadline := time.Now().Add(waitTimeout); ; time.Sleep(time.Millisecond) {
+			mu.Lock()
+			n := total
+			mu.Unlock()
+			if n >= want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no events flow after recovery", current)
+			}
+		}
 		// Change the set now and then, as services do.
 		if rng.IntN(4) == 0 {
 			extra++
