@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -43,8 +44,9 @@ var faults = []fault{
 // published is one event of the soak's publisher.
 type published struct {
 	id       string
-	reached  bool // the server wrote it to a socket
-	mustLand bool // published while the client was known to be connected
+	reached  bool  // the server wrote it to a socket
+	mustLand bool  // published while the client was known to be connected
+	round    int32 // the round in play when it was published
 }
 
 // TestChaosSoak applies hundreds of random faults while events are
@@ -83,10 +85,15 @@ func TestChaosSoak(t *testing.T) {
 	go func() { runErr <- c.Run(t.Context()) }()
 
 	// The consumer counts notifications and passes lifecycle events on.
+	var round atomic.Int32 // the round in play
 	var (
 		mu       sync.Mutex
 		received = map[string]int{}
 		total    int
+		// Rounds in which a socket was found silent: on purpose in stall
+		// rounds; in others the machine was too loaded for the short
+		// heartbeat timeout, and the client rightly reconnected with a gap.
+		silent = map[int32]bool{}
 	)
 	lifecycle := make(chan notify.Event, 1024)
 	consumed := make(chan struct{})
@@ -101,6 +108,13 @@ func TestChaosSoak(t *testing.T) {
 				mu.Unlock()
 			case notify.Dropped:
 				t.Errorf("%d events dropped with a buffer of 1M", ev.Count)
+			case notify.Disconnected:
+				if errors.Is(ev.Err, notify.ErrHeartbeatTimeout) {
+					mu.Lock()
+					silent[round.Load()] = true
+					mu.Unlock()
+				}
+				lifecycle <- ev
 			default:
 				lifecycle <- ev
 			}
@@ -140,7 +154,9 @@ func TestChaosSoak(t *testing.T) {
 			if must && delivered == 0 {
 				t.Errorf("event %d published while connected reached no socket", i)
 			}
-			pubs = append(pubs, published{id, delivered > 0, must})
+			mu.Lock()
+			pubs = append(pubs, published{id, delivered > 0, must, round.Load()})
+			mu.Unlock()
 		}
 	}()
 
@@ -149,13 +165,37 @@ func TestChaosSoak(t *testing.T) {
 	connected.Store(true)
 	counts := map[string]int{}
 	extra := 0
-	for round := range rounds {
-		f := faults[rng.IntN(len(faults))]
-		counts[f.name]++
-		current = fmt.Sprintf("round %d (%s)", round, f.name)
-		if f.gap {
-			connected.Store(false)
+	var played []string
+	landed := 0 // pubs[:landed] are checked
+	awaitLanded := func() {
+		for deadline := time.Now().Add(waitTimeout); ; time.Sleep(time.Millisecond) {
+			mu.Lock()
+			for landed < len(pubs) && (!pubs[landed].mustLand || received[pubs[landed].id] > 0 || silent[pubs[landed].round]) {
+				landed++
+			}
+			done := landed == len(pubs)
+			mu.Unlock()
+			if done {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: an event published while connected never arrived", current)
+			}
 		}
+	}
+	for r := range rounds {
+		round.Store(int32(r))
+		f := faults[rng.IntN(len(faults))]
+		played = append(played, f.name)
+		counts[f.name]++
+		current = fmt.Sprintf("round %d (%s)", r, f.name)
+		// What was published while connected has arrived before the fault
+		// strikes: an abrupt close may lose frames still in flight, as it
+		// would with Genesys, and those fall in a reported gap. A planned
+		// close must lose nothing, so publishing goes on counting.
+		connected.Store(false)
+		awaitLanded()
+		connected.Store(f.planned)
 		f.apply(srv, channel)
 		switch {
 		case f.gap:
@@ -164,17 +204,17 @@ func TestChaosSoak(t *testing.T) {
 				ev := nextLifecycle()
 				if d, ok := ev.(notify.Disconnected); ok {
 					if d.Err == nil {
-						t.Fatalf("round %d (%s): Disconnected without error", round, f.name)
+						t.Fatalf("%s: Disconnected without error", current)
 					}
 					sawDisconnect = true
 					continue
 				}
 				conn, ok := ev.(notify.Connected)
 				if !ok {
-					t.Fatalf("round %d (%s): unexpected %T %+v", round, f.name, ev, ev)
+					t.Fatalf("%s: unexpected %T %+v", current, ev, ev)
 				}
 				if !sawDisconnect || !conn.Gap || !conn.Reconnect {
-					t.Fatalf("round %d (%s): Connected %+v after disconnect=%v: gap not reported", round, f.name, conn, sawDisconnect)
+					t.Fatalf("%s: Connected %+v after disconnect=%v: gap not reported", current, conn, sawDisconnect)
 				}
 				channel = conn.ChannelID
 				break
@@ -183,14 +223,14 @@ func TestChaosSoak(t *testing.T) {
 			ev := nextLifecycle()
 			conn, ok := ev.(notify.Connected)
 			if !ok || conn.Gap || conn.ChannelID == channel {
-				t.Fatalf("round %d (planned): got %T %+v, want a handover without gap", round, ev, ev)
+				t.Fatalf("%s: got %T %+v, want a handover without gap", current, ev, ev)
 			}
 			channel = conn.ChannelID
 		}
 		connected.Store(true)
 
 		if got, want := srv.Subscriptions(channel), c.Topics(); !slices.Equal(got, want) {
-			t.Fatalf("round %d (%s): server set differs from Topics(): %s", round, f.name, setDiff(got, want))
+			t.Fatalf("%s: server set differs from Topics(): %s", current, setDiff(got, want))
 		}
 		// Let events flow on the new connection before the next fault.
 		mu.Lock()
@@ -211,11 +251,11 @@ func TestChaosSoak(t *testing.T) {
 		if rng.IntN(4) == 0 {
 			extra++
 			if err := c.Subscribe(t.Context(), fmt.Sprintf("v2.users.x%d.presence", extra)); err != nil {
-				t.Fatalf("round %d: Subscribe: %v", round, err)
+				t.Fatalf("%s: Subscribe: %v", current, err)
 			}
 			if extra > 3 {
 				if err := c.Unsubscribe(t.Context(), fmt.Sprintf("v2.users.x%d.presence", extra-3)); err != nil {
-					t.Fatalf("round %d: Unsubscribe: %v", round, err)
+					t.Fatalf("%s: Unsubscribe: %v", current, err)
 				}
 			}
 		}
@@ -231,20 +271,26 @@ func TestChaosSoak(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(waitTimeout)
+	unplanned := 0
 	for {
 		mu.Lock()
-		missing := 0
+		missing := map[string]int{} // round and fault -> events lost
+		unplanned = 0
 		for _, p := range pubs {
-			if p.mustLand && received[p.id] == 0 {
-				missing++
+			switch {
+			case !p.mustLand || received[p.id] > 0:
+			case silent[p.round] && played[p.round] != "stall":
+				unplanned++ // lost in a gap that was reported
+			default:
+				missing[fmt.Sprintf("round %d after %s", p.round, played[p.round])]++
 			}
 		}
 		mu.Unlock()
-		if missing == 0 {
+		if len(missing) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d events published while connected never arrived", missing, mustLand)
+			t.Fatalf("events published while connected never arrived: %v (of %d)", missing, mustLand)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -279,6 +325,9 @@ func TestChaosSoak(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("faults %v", counts)
+	if unplanned > 0 {
+		t.Logf("%d events lost to heartbeat timeouts the test did not cause (a loaded machine); each was reported as a gap", unplanned)
+	}
 	t.Logf("published %d, written to a socket %d (%d while known connected), delivered %d, "+
 		"written but lost in reported gaps %d, duplicated %d",
 		len(pubs), reached, mustLand, total, lost, duplicated)
