@@ -1,0 +1,205 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/gcnotify/notify"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrDrainTimeout is returned by Run when Config.DrainTimeout ended before
+// every buffered notification was published.
+var ErrDrainTimeout = errors.New("bridge: drain timed out")
+
+// Bridge publishes the events of one notify.Client to JetStream. Create it
+// with New and start it with Run.
+type Bridge struct {
+	cfg     Config
+	buf     *buffer
+	st      counters
+	conn    atomic.Pointer[nats.Conn]
+	started atomic.Bool
+}
+
+// New checks cfg and returns a bridge for it. It does not connect: Run
+// does.
+func New(cfg Config) (*Bridge, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("replica", cfg.Replica)
+	cfg.Logger = log
+	return &Bridge{cfg: cfg, buf: newBuffer(cfg.BufferSize, cfg.Replica, log)}, nil
+}
+
+// Run connects to NATS, runs the client and publishes its events until ctx
+// ends or the client stops for good (such as notify.ErrUnauthorized).
+// Then it closes the client, so nothing more is read from Genesys,
+// publishes what it holds within Config.DrainTimeout, closes the NATS
+// connection and returns: nil after a complete drain, the client's error
+// if it stopped by itself, or an error matching ErrDrainTimeout. Run may
+// be called once; NATS being unreachable is not an error, the bridge
+// buffers until it is back.
+func (b *Bridge) Run(ctx context.Context) error {
+	client := b.cfg.Client
+	if !b.started.CompareAndSwap(false, true) {
+		return errors.New("bridge: Run called twice")
+	}
+	wake := make(chan struct{}, 1)
+	nc, err := b.connect(wake)
+	if err != nil {
+		client.Close()
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncTimeout(b.cfg.AckTimeout),
+		jetstream.WithPublishAsyncMaxPending(2*b.cfg.MaxInFlight))
+	if err != nil {
+		client.Close()
+		return err
+	}
+
+	clientErr := make(chan error, 1)
+	go func() { clientErr <- client.Run(ctx) }()
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		b.read(client.Events())
+	}()
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	defer stopPub()
+	p := &publisher{cfg: &b.cfg, log: b.cfg.Logger, nc: nc, js: js, buf: b.buf, st: &b.st, wake: wake, runID: rand.Text()[:10]}
+	pubErr := make(chan error, 1)
+	go func() { pubErr <- p.run(pubCtx) }()
+	b.cfg.Logger.Info("bridge: running", "nats", nc.ConnectedUrlRedacted(), "stream", b.cfg.Stream.Name)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		client.Close()
+		runErr = <-clientErr
+	case runErr = <-clientErr:
+		client.Close()
+	}
+	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) || errors.Is(runErr, notify.ErrClosed) {
+		runErr = nil
+	}
+	<-readDone // Events() is closed: nothing more will come
+	b.buf.close()
+
+	start := time.Now()
+	stop := time.AfterFunc(b.cfg.DrainTimeout, stopPub)
+	defer stop.Stop()
+	perr := <-pubErr
+	return b.finish(runErr, perr, p, time.Since(start))
+}
+
+// finish records and logs the outcome of Run.
+func (b *Bridge) finish(runErr, pubErr error, p *publisher, drain time.Duration) error {
+	held, _, _ := b.buf.counts()
+	left := held + p.unsent()
+	b.st.mu.Lock()
+	b.st.unpublished, b.st.drain = left, drain
+	b.st.mu.Unlock()
+	st := b.Stats()
+	b.cfg.Logger.Info("bridge: stopped", "received", st.Received, "published", st.Published,
+		"duplicates", st.Duplicates, "records", st.Records, "dropped", st.Dropped, "refused", st.Refused,
+		"clientDropped", st.ClientDropped, "unpublished", left, "drain", drain.Round(time.Millisecond))
+	if pubErr != nil && left > 0 {
+		err := fmt.Errorf("%w: %d notifications not published", ErrDrainTimeout, left)
+		return errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+// readBatch is the most events the reader moves into the buffer at once.
+const readBatch = 256
+
+// read moves the client's events into the buffer until the client closes
+// Events. It never waits for the publisher; it takes what is waiting in
+// Events in batches, so that it keeps up with a fast socket.
+func (b *Bridge) read(events <-chan notify.Event) {
+	batch := make([]notify.Event, 0, readBatch)
+	for ev := range events {
+		batch = append(batch[:0], ev)
+	more:
+		for len(batch) < readBatch {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					break more
+				}
+				batch = append(batch, ev)
+			default:
+				break more
+			}
+		}
+		for _, ev := range batch {
+			b.st.count(ev)
+			b.logEvent(ev)
+		}
+		b.buf.push(time.Now(), batch...)
+		clear(batch)
+	}
+}
+
+// logEvent logs the client's lifecycle events.
+func (b *Bridge) logEvent(ev notify.Event) {
+	log := b.cfg.Logger
+	switch ev := ev.(type) {
+	case notify.Connected:
+		log.Info("bridge: genesys connected", "channel", ev.ChannelID, "reconnect", ev.Reconnect,
+			"gap", ev.Gap, "downtime", ev.Downtime.Round(time.Millisecond))
+	case notify.Disconnected:
+		log.Warn("bridge: genesys disconnected", "channel", ev.ChannelID, "err", ev.Err, "retryIn", ev.RetryIn.Round(time.Millisecond))
+	case notify.Rejected:
+		log.Error("bridge: topic rejected", "topic", ev.Topic, "reason", ev.Reason, "missing", ev.MissingPermissions)
+	case notify.Dropped:
+		log.Error("bridge: notify client dropped notifications", "count", ev.Count)
+	}
+}
+
+// connect connects to NATS, or keeps trying in the background if it is
+// not reachable; wake is signalled on every (re)connection.
+func (b *Bridge) connect(wake chan struct{}) (*nats.Conn, error) {
+	signal := func(*nats.Conn) {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	log := b.cfg.Logger
+	opts := []nats.Option{
+		nats.Name("gcnotify-bridge " + b.cfg.Replica),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			log.Info("bridge: nats connected", "url", nc.ConnectedUrlRedacted())
+			signal(nc)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("bridge: nats reconnected", "url", nc.ConnectedUrlRedacted())
+			signal(nc)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil when the bridge closes the connection
+				log.Warn("bridge: nats disconnected", "err", err)
+			}
+		}),
+	}
+	nc, err := nats.Connect(b.cfg.NATSURL, append(opts, b.cfg.NATSOptions...)...)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: connecting to NATS: %w", err)
+	}
+	b.conn.Store(nc)
+	return nc, nil
+}
