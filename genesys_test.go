@@ -5,6 +5,9 @@ package notify_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -245,5 +248,35 @@ func TestMaxAttemptsEndsRunWithLastError(t *testing.T) {
 		h.runErr <- err
 	case <-time.After(waitTimeout):
 		t.Fatal("Run did not end")
+	}
+}
+
+// A connectUri on a host the configuration does not name is never dialed:
+// Run ends and says why.
+func TestForeignStreamHostIsRefused(t *testing.T) {
+	dialed := make(chan struct{}, 1)
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dialed <- struct{}{}
+	}))
+	defer foreign.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"streaming-0-x","connectUri":"ws://%s/channels/streaming-0-x","expires":"2099-01-01T00:00:00Z"}`,
+			strings.Replace(foreign.Listener.Addr().String(), "127.0.0.1", "localhost", 1))
+	}))
+	defer api.Close()
+	c, err := notify.New(&countingSource{}, notify.WithAPIBaseURL(api.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Run(t.Context())
+	if !errors.Is(err, notify.ErrInsecureURL) || !strings.Contains(err.Error(), "streaming.mypurecloud.com") {
+		t.Fatalf("Run = %v, want ErrInsecureURL naming the expected host", err)
+	}
+	select {
+	case <-dialed:
+		t.Fatal("the foreign host was dialed")
+	default:
 	}
 }
