@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,12 +34,12 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/examples/internal/screen"
 	"github.com/gcnotify/notify/notifytest"
 )
 
@@ -122,8 +121,8 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	v := &view{w: w, plain: plain, agents: agents}
-	v.setStatus("connecting")
+	v := newScreen(w, plain, agents)
+	v.Status("connecting")
 	for ev := range c.Events() {
 		switch ev := ev.(type) {
 		case notify.Connected:
@@ -136,7 +135,7 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 					log.Printf("refreshing %s: %v", a.ID, err)
 					continue
 				}
-				v.changed(a, "refresh")
+				changed(v, a, "refresh")
 			}
 			status := "connected"
 			switch {
@@ -147,13 +146,13 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 			case failed > 0:
 				status += fmt.Sprintf(" · could not load %d agents", failed)
 			}
-			v.setStatus(status)
+			v.Status(status)
 		case notify.Disconnected:
-			v.setStatus(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
+			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
 		case notify.Rejected:
-			v.setStatus(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
+			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.setStatus(fmt.Sprintf("fell behind: %d changes dropped, data may be stale", ev.Count))
+			v.Status(fmt.Sprintf("fell behind: %d changes dropped, data may be stale", ev.Count))
 		case notify.Notification:
 			if a := presenceOf[ev.Topic]; a != nil {
 				p, err := notify.Decode[notify.UserPresence](ev)
@@ -161,7 +160,7 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 					log.Print(err)
 				} else if !p.ModifiedDate.Before(a.PresenceSince) { // not older than a refresh
 					a.Presence, a.PresenceSince = p.PresenceDefinition.SystemPresence, p.ModifiedDate
-					v.changed(a, "presence")
+					changed(v, a, "presence")
 				}
 			} else if a := routingOf[ev.Topic]; a != nil {
 				s, err := notify.Decode[notify.UserRoutingStatus](ev)
@@ -169,12 +168,12 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 					log.Print(err)
 				} else if !s.RoutingStatus.StartTime.Before(a.RoutingSince) {
 					a.Routing, a.RoutingSince = s.RoutingStatus.Status, s.RoutingStatus.StartTime
-					v.changed(a, "routing")
+					changed(v, a, "routing")
 				}
 			}
 		}
-		if v.err != nil {
-			return v.err
+		if err := v.Err(); err != nil {
+			return err
 		}
 	}
 	if err := <-runErr; !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -183,71 +182,21 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 	return nil
 }
 
-// view writes the table to w: redrawn in place, or one line per change.
-type view struct {
-	w      io.Writer
-	plain  bool
-	agents []*agent
-	status string
-	drawn  bool
-	err    error // the first write error
+// newScreen shows agents on w.
+func newScreen(w io.Writer, plain bool, agents []*agent) *screen.Screen {
+	return screen.New(w, plain, "Agents", func(tw io.Writer) {
+		fmt.Fprintln(tw, "AGENT\tPRESENCE\tSINCE\tROUTING\tSINCE")
+		for _, a := range agents {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.label(), orDash(a.Presence), clock(a.PresenceSince),
+				orDash(a.Routing), clock(a.RoutingSince))
+		}
+	})
 }
 
-func (v *view) setStatus(s string) {
-	v.status = s
-	if v.plain {
-		v.printf("%s status %s\n", time.Now().Format("15:04:05.000"), s)
-		return
-	}
-	v.redraw()
-}
-
-// changed reports a change of a; why is "presence", "routing" or "refresh".
-func (v *view) changed(a *agent, why string) {
-	if v.plain {
-		v.printf("%s %-8s %q presence=%q since %s, routing=%q since %s\n", time.Now().Format("15:04:05.000"),
-			why, a.label(), a.Presence, clock(a.PresenceSince), a.Routing, clock(a.RoutingSince))
-		return
-	}
-	if why != "refresh" { // a refresh ends with setStatus, which redraws
-		v.redraw()
-	}
-}
-
-// redraw draws the status line and the table over the previous frame.
-func (v *view) redraw() {
-	var buf bytes.Buffer
-	if !v.drawn {
-		buf.WriteString("\x1b[2J") // clear the screen once
-		v.drawn = true
-	}
-	buf.WriteString("\x1b[H") // then draw from the top left corner
-	render(&buf, v.status, v.agents)
-	buf.WriteString("\x1b[J") // and clear what the previous frame left below
-	v.printf("%s", buf.Bytes())
-}
-
-func (v *view) printf(format string, args ...any) {
-	if v.err == nil {
-		_, v.err = fmt.Fprintf(v.w, format, args...)
-	}
-}
-
-// render writes one frame: the status line and the table, each line ending
-// with "clear to end of line".
-func render(w io.Writer, status string, agents []*agent) {
-	var tab bytes.Buffer
-	tw := tabwriter.NewWriter(&tab, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AGENT\tPRESENCE\tSINCE\tROUTING\tSINCE")
-	for _, a := range agents {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.label(), orDash(a.Presence), clock(a.PresenceSince),
-			orDash(a.Routing), clock(a.RoutingSince))
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "Agents · %s · %s\x1b[K\n\x1b[K\n", time.Now().Format("15:04:05"), status)
-	for line := range strings.Lines(tab.String()) {
-		fmt.Fprintf(w, "%s\x1b[K\n", strings.TrimRight(line, "\n"))
-	}
+// changed shows a change of a; why is "presence", "routing" or "refresh".
+func changed(v *screen.Screen, a *agent, why string) {
+	v.Changed(why == "refresh", "%-8s %q presence=%q since %s, routing=%q since %s",
+		why, a.label(), a.Presence, clock(a.PresenceSince), a.Routing, clock(a.RoutingSince))
 }
 
 func (a *agent) label() string {

@@ -10,35 +10,12 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/gcnotify/notify/examples/internal/screen"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// lineWatcher is the io.Writer given to run: it hands every complete line
-// to see and cancels the run once see has seen enough, so that a test lasts
-// as long as the demo needs to show it (about two seconds), and longer on a
-// loaded machine rather than failing.
-type lineWatcher struct {
-	all, partial bytes.Buffer
-	see          func(line string) (enough bool)
-	cancel       context.CancelFunc
-}
-
-func (w *lineWatcher) Write(p []byte) (int, error) {
-	w.all.Write(p)
-	w.partial.Write(p)
-	for {
-		line, err := w.partial.ReadString('\n')
-		if err != nil {
-			w.partial.WriteString(line)
-			return len(p), nil
-		}
-		if w.see(strings.TrimSuffix(line, "\n")) {
-			w.cancel()
-		}
-	}
 }
 
 var changeLine = regexp.MustCompile(`^\S+ (presence|routing|refresh) +"([^"]*)" presence="([^"]*)" since (\S+), routing="([^"]*)" since (\S+)$`)
@@ -102,13 +79,13 @@ func TestDemoShowsChangesAndRecoveries(t *testing.T) {
 		}
 		return enough()
 	}
-	w := &lineWatcher{see: see, cancel: cancel}
+	w := screen.Watch(see, cancel)
 	if err := run(ctx, w, nil, true, 700*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if !enough() || t.Failed() {
 		t.Fatalf("%d changes (%d after a gap), %d reconnecting, %d gaps, refreshes %v:\n%s",
-			changes, changesAfterGap, reconnecting, gaps, refreshed, w.all.String())
+			changes, changesAfterGap, reconnecting, gaps, refreshed, w.String())
 	}
 }
 
@@ -121,9 +98,9 @@ func TestTableRedrawsInPlace(t *testing.T) {
 		{ID: "8f0e6a2b"},
 	}
 	var out bytes.Buffer
-	v := &view{w: &out, agents: agents}
-	v.setStatus("connected")
-	v.changed(agents[0], "presence")
+	v := newScreen(&out, false, agents)
+	v.Status("connected")
+	changed(v, agents[0], "presence")
 	frames := strings.Split(out.String(), "\x1b[H")
 	if !strings.HasPrefix(out.String(), "\x1b[2J\x1b[H") || len(frames) != 3 {
 		t.Fatalf("want a clear screen, then two frames each from the home position: %q", out.String())

@@ -36,12 +36,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/examples/internal/screen"
 	"github.com/gcnotify/notify/notifytest"
 )
 
@@ -151,8 +151,8 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	v := &view{w: w, plain: plain, queues: queues}
-	v.setStatus("connecting")
+	v := newScreen(w, plain, queues)
+	v.Status("connecting")
 	for ev := range c.Events() {
 		switch ev := ev.(type) {
 		case notify.Connected:
@@ -167,19 +167,19 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 				}
 			} else {
 				for _, q := range queues {
-					v.changed(q, "refresh")
+					changed(v, q, "refresh")
 				}
 				if ev.Gap {
 					status += fmt.Sprintf(" · gap: data may be stale, refreshed (down %s)", ev.Downtime.Round(time.Millisecond))
 				}
 			}
-			v.setStatus(status)
+			v.Status(status)
 		case notify.Disconnected:
-			v.setStatus(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
+			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
 		case notify.Rejected:
-			v.setStatus(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
+			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.setStatus(fmt.Sprintf("fell behind: %d updates dropped, data may be stale", ev.Count))
+			v.Status(fmt.Sprintf("fell behind: %d updates dropped, data may be stale", ev.Count))
 		case notify.Notification:
 			o, err := notify.Decode[notify.QueueObservation](ev)
 			if err != nil {
@@ -191,11 +191,11 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 				id, _ = notify.TopicID(ev.Topic)
 			}
 			if q := byID[id]; q != nil && q.apply(o) {
-				v.changed(q, "update")
+				changed(v, q, "update")
 			}
 		}
-		if v.err != nil {
-			return v.err
+		if err := v.Err(); err != nil {
+			return err
 		}
 	}
 	if err := <-runErr; !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -204,75 +204,25 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 	return nil
 }
 
-// view writes the table to w: redrawn in place, or one line per change.
-type view struct {
-	w      io.Writer
-	plain  bool
-	queues []*queue
-	status string
-	drawn  bool
-	err    error // the first write error
-}
-
-func (v *view) setStatus(s string) {
-	v.status = s
-	if v.plain {
-		v.printf("%s status %s\n", time.Now().Format("15:04:05.000"), s)
-		return
-	}
-	v.redraw()
-}
-
-// changed reports a change of q; why is "update" or "refresh".
-func (v *view) changed(q *queue, why string) {
-	if v.plain {
-		v.printf("%s %-7s %q waiting=%d interacting=%d onQueue=%s\n", time.Now().Format("15:04:05.000"),
-			why, q.label(), total(q.Waiting), total(q.Interacting), q.onQueue())
-		return
-	}
-	if why != "refresh" { // a refresh ends with setStatus, which redraws
-		v.redraw()
-	}
-}
-
-// redraw draws the status line and the table over the previous frame.
-func (v *view) redraw() {
-	var buf bytes.Buffer
-	if !v.drawn {
-		buf.WriteString("\x1b[2J") // clear the screen once
-		v.drawn = true
-	}
-	buf.WriteString("\x1b[H") // then draw from the top left corner
-	render(&buf, v.status, v.queues)
-	buf.WriteString("\x1b[J") // and clear what the previous frame left below
-	v.printf("%s", buf.Bytes())
-}
-
-func (v *view) printf(format string, args ...any) {
-	if v.err == nil {
-		_, v.err = fmt.Fprintf(v.w, format, args...)
-	}
-}
-
-// render writes one frame: the status line and the table, each line ending
-// with "clear to end of line".
-func render(w io.Writer, status string, queues []*queue) {
-	var tab bytes.Buffer
-	tw := tabwriter.NewWriter(&tab, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "QUEUE\tWAITING\tINTERACTING\tON QUEUE\tBY MEDIA (waiting/interacting)\tUPDATED")
-	for _, q := range queues {
-		updated := "-"
-		if !q.Updated.IsZero() {
-			updated = q.Updated.Format("15:04:05")
+// newScreen shows queues on w.
+func newScreen(w io.Writer, plain bool, queues []*queue) *screen.Screen {
+	return screen.New(w, plain, "Queues", func(tw io.Writer) {
+		fmt.Fprintln(tw, "QUEUE\tWAITING\tINTERACTING\tON QUEUE\tBY MEDIA (waiting/interacting)\tUPDATED")
+		for _, q := range queues {
+			updated := "-"
+			if !q.Updated.IsZero() {
+				updated = q.Updated.Format("15:04:05")
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", q.label(), total(q.Waiting), total(q.Interacting),
+				q.onQueue(), byMedia(q), updated)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", q.label(), total(q.Waiting), total(q.Interacting),
-			q.onQueue(), byMedia(q), updated)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "Queues · %s · %s\x1b[K\n\x1b[K\n", time.Now().Format("15:04:05"), status)
-	for line := range strings.Lines(tab.String()) {
-		fmt.Fprintf(w, "%s\x1b[K\n", strings.TrimRight(line, "\n"))
-	}
+	})
+}
+
+// changed shows a change of q; why is "update" or "refresh".
+func changed(v *screen.Screen, q *queue, why string) {
+	v.Changed(why == "refresh", "%-7s %q waiting=%d interacting=%d onQueue=%s",
+		why, q.label(), total(q.Waiting), total(q.Interacting), q.onQueue())
 }
 
 func (q *queue) label() string {

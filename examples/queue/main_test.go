@@ -11,36 +11,13 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gcnotify/notify/examples/internal/screen"
+
 	"github.com/gcnotify/notify"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// lineWatcher is the io.Writer given to run: it hands every complete line
-// to see and cancels the run once see has seen enough, so that a test lasts
-// as long as the demo needs to show it (about two seconds), and longer on a
-// loaded machine rather than failing.
-type lineWatcher struct {
-	all, partial bytes.Buffer
-	see          func(line string) (enough bool)
-	cancel       context.CancelFunc
-}
-
-func (w *lineWatcher) Write(p []byte) (int, error) {
-	w.all.Write(p)
-	w.partial.Write(p)
-	for {
-		line, err := w.partial.ReadString('\n')
-		if err != nil {
-			w.partial.WriteString(line)
-			return len(p), nil
-		}
-		if w.see(strings.TrimSuffix(line, "\n")) {
-			w.cancel()
-		}
-	}
 }
 
 var countLine = regexp.MustCompile(`^\S+ (update|refresh) +"([^"]*)" waiting=(\d+) interacting=(\d+) onQueue=(\d+|-)$`)
@@ -108,13 +85,13 @@ func TestDemoShowsCountsAndRecoveries(t *testing.T) {
 		}
 		return enough()
 	}
-	w := &lineWatcher{see: see, cancel: cancel}
+	w := screen.Watch(see, cancel)
 	if err := run(ctx, w, nil, true, 700*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if !enough() || t.Failed() {
 		t.Fatalf("%d updates (%d after a gap), %d reconnecting, %d gaps, refreshes %v:\n%s",
-			updates, updatesAfterGap, reconnecting, gaps, refreshed, w.all.String())
+			updates, updatesAfterGap, reconnecting, gaps, refreshed, w.String())
 	}
 }
 
@@ -152,9 +129,9 @@ func TestTableRedrawsInPlace(t *testing.T) {
 	q.Waiting["voice"], q.Interacting["voice"], q.OnQueue, q.HasOnQueue = 3, 5, 9, true
 	q.Updated = time.Date(2025, 3, 4, 9, 12, 41, 0, time.Local)
 	var out bytes.Buffer
-	v := &view{w: &out, queues: []*queue{q, newQueue("0a1b2c3d", "")}}
-	v.setStatus("connected")
-	v.changed(q, "update")
+	v := newScreen(&out, false, []*queue{q, newQueue("0a1b2c3d", "")})
+	v.Status("connected")
+	changed(v, q, "update")
 	frames := strings.Split(out.String(), "\x1b[H")
 	if !strings.HasPrefix(out.String(), "\x1b[2J\x1b[H") || len(frames) != 3 {
 		t.Fatalf("want a clear screen, then two frames each from the home position: %q", out.String())
