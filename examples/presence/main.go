@@ -39,6 +39,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/examples/internal/demofeed"
 	"github.com/gcnotify/notify/examples/internal/screen"
 	"github.com/gcnotify/notify/notifytest"
 )
@@ -268,8 +269,7 @@ func restRefresher(hc *http.Client, base string) refresher {
 // refresh reads the agents' true state, as a real program would over REST.
 type demo struct {
 	client *notify.Client
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	stop   func() // ends the feed and closes the server
 
 	mu    sync.Mutex
 	truth []agent
@@ -291,7 +291,6 @@ var demoRouting = []string{"IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDI
 // startDemo starts the demo; it stops when ctx ends or on stop.
 func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
 	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: time.Second})
-	ctx, cancel := context.WithCancel(ctx)
 	start := time.Now().UTC().Truncate(time.Millisecond)
 	d := &demo{truth: []agent{
 		{ID: "3b5e0f7a-2d1c-4e8b-9a6f-0c1d2e3f4a5b", Name: "Ada Lovelace", Presence: "On Queue", Routing: "IDLE"},
@@ -302,35 +301,13 @@ func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
 	for i := range d.truth {
 		d.truth[i].PresenceSince, d.truth[i].RoutingSince = start, start
 	}
-	c, err := notify.New(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}),
-		notify.WithAPIBaseURL(srv.URL()),
-		notify.WithBackoff(200*time.Millisecond, 2*time.Second),
-		notify.WithHeartbeatTimeout(3*time.Second))
+	c, err := demofeed.Client(srv)
 	if err != nil {
-		cancel()
 		srv.Close()
 		return nil, err
 	}
-	d.client, d.cancel = c, cancel
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		defer srv.Close()
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		drop := time.NewTicker(dropEvery)
-		defer drop.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-drop.C:
-				srv.DropAll()
-			case <-tick.C:
-				d.step(srv)
-			}
-		}
-	}()
+	d.client = c
+	d.stop = demofeed.Feed(ctx, srv, 250*time.Millisecond, dropEvery, func(i int) { d.step(srv) })
 	return d, nil
 }
 
@@ -400,10 +377,4 @@ func (d *demo) refresh(_ context.Context, a *agent) error {
 		}
 	}
 	return fmt.Errorf("no user %s", a.ID)
-}
-
-// stop stops the demo and waits for its server to close.
-func (d *demo) stop() {
-	d.cancel()
-	d.wg.Wait()
 }

@@ -41,6 +41,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/examples/internal/demofeed"
 	"github.com/gcnotify/notify/examples/internal/screen"
 	"github.com/gcnotify/notify/notifytest"
 )
@@ -341,8 +342,7 @@ func replace(queues []*queue, results []notify.QueueObservation) {
 // true counts, as a real program would with the observation query.
 type demo struct {
 	client *notify.Client
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	stop   func() // ends the feed and closes the server
 
 	mu    sync.Mutex
 	truth []*demoQueue
@@ -363,7 +363,6 @@ var demoMedia = []string{"voice", "chat", "message"}
 // startDemo starts the demo; it stops when ctx ends or on stop.
 func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
 	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: time.Second})
-	ctx, cancel := context.WithCancel(ctx)
 	d := &demo{truth: []*demoQueue{
 		{id: "fd17a7c2-3b4e-4d5f-8a6b-7c8d9e0f1a2b", name: "Support",
 			waiting: map[string]int{"voice": 3, "chat": 1, "message": 2}, interacting: map[string]int{"voice": 3, "chat": 1, "message": 1}, idle: 4},
@@ -372,35 +371,13 @@ func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
 		{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", name: "Billing",
 			waiting: map[string]int{"voice": 1, "chat": 1, "message": 1}, interacting: map[string]int{"voice": 1, "chat": 1, "message": 1}, idle: 1},
 	}}
-	c, err := notify.New(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}),
-		notify.WithAPIBaseURL(srv.URL()),
-		notify.WithBackoff(200*time.Millisecond, 2*time.Second),
-		notify.WithHeartbeatTimeout(3*time.Second))
+	c, err := demofeed.Client(srv)
 	if err != nil {
-		cancel()
 		srv.Close()
 		return nil, err
 	}
-	d.client, d.cancel = c, cancel
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		defer srv.Close()
-		tick := time.NewTicker(150 * time.Millisecond)
-		defer tick.Stop()
-		drop := time.NewTicker(dropEvery)
-		defer drop.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-drop.C:
-				srv.DropAll()
-			case <-tick.C:
-				d.step(srv, i)
-			}
-		}
-	}()
+	d.client = c
+	d.stop = demofeed.Feed(ctx, srv, 150*time.Millisecond, dropEvery, func(i int) { d.step(srv, i) })
 	return d, nil
 }
 
@@ -509,10 +486,4 @@ func (d *demo) refresh(_ context.Context, queues []*queue) error {
 	d.mu.Unlock()
 	replace(queues, results)
 	return nil
-}
-
-// stop stops the demo and waits for its server to close.
-func (d *demo) stop() {
-	d.cancel()
-	d.wg.Wait()
 }

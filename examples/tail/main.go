@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/examples/internal/demofeed"
 	"github.com/gcnotify/notify/notifytest"
 )
 
@@ -61,7 +62,12 @@ func run(ctx context.Context, w io.Writer, topics []string, dropEvery time.Durat
 		c, err = notify.New(notify.ClientCredentials(ctx, env, id, secret), notify.WithEnvironment(env))
 	} else {
 		var demoTopics []string
-		c, demoTopics, err = startDemo(ctx, dropEvery)
+		var stop func()
+		c, demoTopics, stop, err = startDemo(ctx, dropEvery)
+		if err != nil {
+			return err
+		}
+		defer stop() // after c.Close, deferred below
 		if len(topics) == 0 {
 			topics = demoTopics
 		}
@@ -112,46 +118,32 @@ func line(ev notify.Event) map[string]any {
 
 // startDemo starts a fake server that publishes presence changes of a few
 // agents and drops every socket every dropEvery, and a client for it. The
-// server stops when ctx ends.
-func startDemo(ctx context.Context, dropEvery time.Duration) (*notify.Client, []string, error) {
+// server stops when ctx ends or on stop.
+func startDemo(ctx context.Context, dropEvery time.Duration) (c *notify.Client, topics []string, stop func(), err error) {
 	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: time.Second})
 	agents := []string{
 		"3b5e0f7a-2d1c-4e8b-9a6f-0c1d2e3f4a5b",
 		"8f0e6a2b-7c4d-4b1e-8f2a-5d6c7b8a9e0f",
 		"c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f",
 	}
-	topics := make([]string, len(agents))
+	topics = make([]string, len(agents))
 	for i, a := range agents {
 		topics[i] = "v2.users." + a + ".presence"
 	}
-	go func() {
-		defer srv.Close()
-		presences := []string{"Available", "Busy", "Away", "Meal", "Meeting"}
-		tick := time.NewTicker(400 * time.Millisecond)
-		defer tick.Stop()
-		drop := time.NewTicker(dropEvery)
-		defer drop.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-drop.C:
-				srv.DropAll()
-			case now := <-tick.C:
-				a := i % len(agents)
-				srv.Publish(topics[a], map[string]any{
-					"id": agents[a],
-					"presenceDefinition": map[string]string{
-						"id": fmt.Sprintf("%d", i%len(presences)), "systemPresence": presences[i%len(presences)],
-					},
-					"modifiedDate": now.UTC().Format(time.RFC3339),
-				})
-			}
-		}
-	}()
-	c, err := notify.New(demoTokens{},
-		notify.WithAPIBaseURL(srv.URL()),
-		notify.WithBackoff(200*time.Millisecond, 2*time.Second),
-		notify.WithHeartbeatTimeout(3*time.Second))
-	return c, topics, err
+	presences := []string{"Available", "Busy", "Away", "Meal", "Meeting"}
+	stop = demofeed.Feed(ctx, srv, 400*time.Millisecond, dropEvery, func(i int) {
+		a := i % len(agents)
+		srv.Publish(topics[a], map[string]any{
+			"id": agents[a],
+			"presenceDefinition": map[string]string{
+				"id": fmt.Sprintf("%d", i%len(presences)), "systemPresence": presences[i%len(presences)],
+			},
+			"modifiedDate": time.Now().UTC().Format(time.RFC3339),
+		})
+	})
+	c, err = demofeed.Client(srv)
+	if err != nil {
+		stop()
+	}
+	return c, topics, stop, err
 }
