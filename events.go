@@ -7,7 +7,8 @@ import (
 )
 
 // An Event is one item of the stream returned by Events: a Notification,
-// Connected, Disconnected, Rejected or Dropped. Consumers type-switch on it.
+// Connected, Disconnected, Rejected, Dropped, Snapshot or Resynced.
+// Consumers type-switch on it.
 type Event interface {
 	event()
 }
@@ -33,6 +34,9 @@ type Connected struct {
 	Gap bool
 	// Downtime is how long no connection was up; zero for the first.
 	Downtime time.Duration
+	// Topics is the set this connection carries, sorted: the scope of the
+	// gap when Gap is set.
+	Topics []string
 }
 
 // Disconnected reports that a connection was lost, or that an attempt to
@@ -57,11 +61,33 @@ type Dropped struct {
 	Count int
 }
 
+// Snapshot is the state of one topic read over REST after a gap (see
+// WithSnapshots). Its Body decodes into the same type as the topic's
+// notifications, such as UserPresence for a presence topic.
+type Snapshot struct {
+	Topic string
+	Body  json.RawMessage
+	Taken time.Time // when the answer was read
+}
+
+// Resynced follows the snapshots read after one Connected: Topics got a
+// Snapshot, Skipped did not, because no REST reader exists for them or the
+// read failed (Err says why; nil if every skipped topic simply has no
+// reader).
+type Resynced struct {
+	ChannelID string
+	Topics    []string
+	Skipped   []string
+	Err       error
+}
+
 func (Notification) event() {}
 func (Connected) event()    {}
 func (Disconnected) event() {}
 func (Rejected) event()     {}
 func (Dropped) event()      {}
+func (Snapshot) event()     {}
+func (Resynced) event()     {}
 
 // Decode unmarshals the body of n into a T.
 func Decode[T any](n Notification) (T, error) {
