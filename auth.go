@@ -2,43 +2,46 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gcnotify/notify/internal/clock"
 )
 
 // tokens caches the caller's TokenSource and can be told to forget a token
 // the server refused: x/oauth2's ReuseTokenSource cannot be forced to
 // refresh, so the client keeps its own cache.
 type tokens struct {
-	src oauth2.TokenSource
-	mu  sync.Mutex
-	tok *oauth2.Token
+	src   oauth2.TokenSource
+	clock clock.Clock
+	mu    sync.Mutex
+	tok   *oauth2.Token
 }
 
-// token returns a valid access token, fetching one if the cached token is
-// missing, expired or was invalidated.
-func (t *tokens) token(context.Context) (string, error) {
-	tok, err := t.get(0)
-	if err != nil {
-		return "", err
-	}
-	return tok.AccessToken, nil
-}
+// expiryDelta is how long before its expiry a token counts as expired, as
+// in x/oauth2.
+const expiryDelta = 10 * time.Second
 
-// get returns the cached token if it stays valid for at least minLife, and
-// otherwise asks the source for a new one.
-func (t *tokens) get(minLife time.Duration) (*oauth2.Token, error) {
+// Token returns the cached token if it stays valid for at least minLife,
+// and otherwise asks the source for a new one.
+func (t *tokens) Token(minLife time.Duration) (*oauth2.Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.tok.Valid() && (t.tok.Expiry.IsZero() || time.Until(t.tok.Expiry) > minLife) {
+	if t.tok != nil && (t.tok.Expiry.IsZero() || t.tok.Expiry.Sub(t.clock.Now()) > max(minLife, expiryDelta)) {
 		return t.tok, nil
 	}
 	tok, err := t.src.Token()
 	if err != nil {
+		if refusedCredentials(err) {
+			return nil, fmt.Errorf("%w: the token endpoint refused the credentials: %w", ErrUnauthorized, err)
+		}
 		return nil, fmt.Errorf("notify: getting a token: %w", err)
 	}
 	if tok == nil || tok.AccessToken == "" {
@@ -48,11 +51,31 @@ func (t *tokens) get(minLife time.Duration) (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// invalidate forgets the cached token so the next call fetches a new one.
-func (t *tokens) invalidate() {
+// Invalidate forgets the cached token so the next call fetches a new one.
+func (t *tokens) Invalidate() {
 	t.mu.Lock()
 	t.tok = nil
 	t.mu.Unlock()
+}
+
+// refusedCredentials reports whether the token endpoint refused the
+// client's credentials or grant (RFC 6749 section 5.2), which retrying
+// cannot mend; other failures (network, 5xx) are worth retrying.
+func refusedCredentials(err error) bool {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return false
+	}
+	switch re.Response.StatusCode {
+	case http.StatusBadRequest, http.StatusUnauthorized:
+	default:
+		return false
+	}
+	switch re.ErrorCode {
+	case "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope":
+		return true
+	}
+	return re.ErrorCode == "" && re.Response.StatusCode == http.StatusUnauthorized
 }
 
 // ClientCredentials returns a TokenSource for the OAuth client-credentials
@@ -60,25 +83,39 @@ func (t *tokens) invalidate() {
 // fetches a new token; the Client caches it and asks again only when it
 // expires or the server refuses it. If env is not one of Environments,
 // Token returns an error that lists the valid ones.
+//
+// New takes the environment from it: WithEnvironment is not needed, and
+// a different one is refused.
 func ClientCredentials(ctx context.Context, env, clientID, clientSecret string) oauth2.TokenSource {
 	if err := checkEnvironment(env); err != nil {
 		return errSource{err}
 	}
-	cfg := &clientcredentials.Config{
+	return credentialsSource{ctx, env, &clientcredentials.Config{
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
 		TokenURL:     "https://login." + env + "/oauth/token",
 		AuthStyle:    oauth2.AuthStyleInHeader,
-	}
-	return freshSource{ctx, cfg}
+	}}
 }
 
-type freshSource struct {
+// credentialsSource fetches a new token on every call.
+type credentialsSource struct {
 	ctx context.Context
+	env string
 	cfg *clientcredentials.Config
 }
 
-func (s freshSource) Token() (*oauth2.Token, error) { return s.cfg.Token(s.ctx) }
+// Token fetches a token. A refusal's body and description never carry
+// the secret, even if the server echoes it.
+func (s credentialsSource) Token() (*oauth2.Token, error) {
+	tok, err := s.cfg.Token(s.ctx)
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && s.cfg.ClientSecret != "" {
+		re.Body = []byte(strings.ReplaceAll(string(re.Body), s.cfg.ClientSecret, "[secret]"))
+		re.ErrorDescription = strings.ReplaceAll(re.ErrorDescription, s.cfg.ClientSecret, "[secret]")
+	}
+	return tok, err
+}
 
 type errSource struct{ err error }
 

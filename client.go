@@ -7,34 +7,41 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/gcnotify/notify/internal/genesys"
+	"github.com/gcnotify/notify/internal/tokenframe"
+	"github.com/gcnotify/notify/internal/wire"
 )
 
 // Client keeps a notification stream alive for as long as Run runs. It is
 // safe for use by multiple goroutines.
 //
 // A set of more than 1,000 topics is spread over several channels (see
-// MaxTopics), each with its own socket, heartbeat watch and reconnects;
-// their events all arrive on the one Events() stream.
+// MaxTopics), each with its own owner goroutine, socket, heartbeat watch
+// and reconnects; their events all arrive on the one Events() stream.
 type Client struct {
 	cfg    config
 	log    *slog.Logger
 	tokens *tokens
+	budget *budget
+	api    *genesys.API
 	out    *outbox
-	gen    atomic.Uint64 // generation of the newest connection of any shard
+	gen    atomic.Uint64 // numbers connections
 	stats  counters
 
 	dedupMu sync.Mutex
 	dedup   atomic.Pointer[dedup] // set while two connections may deliver one event
 
-	assign chan struct{} // held while Subscribe or Unsubscribe changes the set
+	reshard sync.Mutex // held while topics move between owners
 
-	mu     sync.Mutex // guards shards, made and run
-	shards []*shard   // at least one; a shard is one channel's worth of topics
-	made   int        // shards made so far, which numbers them
-	run    *runGroup  // the running supervisors; nil outside Run
+	mu     sync.Mutex // guards owners, where, made, run, closed and the owners' routing fields
+	owners []*owner   // at least one; an owner is one channel's worth of topics
+	where  map[string]*owner
+	made   int       // owners made so far, which numbers them
+	run    *runGroup // the running owners; nil outside Run
+	closed bool      // Run has returned or Close was called
 
 	closeCtx    context.Context // done once Close is called
 	closeCancel context.CancelFunc
@@ -42,15 +49,17 @@ type Client struct {
 	done        chan struct{} // closed when Run has returned
 }
 
-// runGroup is the supervisors of one Run.
+// runGroup is the owners of one Run.
 type runGroup struct {
 	ctx   context.Context
 	wg    sync.WaitGroup
-	fatal chan error // the first permanent error of any shard
+	fatal chan error // the first permanent error of any owner
 }
 
 // New returns a client that gets its tokens from ts. It checks the options
-// but does not connect: Run does.
+// but does not connect: Run does. A ts from ClientCredentials names the
+// environment, so WithEnvironment is not needed; a different one is an
+// error.
 func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 	if ts == nil {
 		return nil, errors.New("notify: nil token source")
@@ -61,30 +70,54 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	if cs, ok := ts.(credentialsSource); ok {
+		if cfg.envSet && cfg.env != cs.env {
+			return nil, fmt.Errorf("notify: the token source is for %s but WithEnvironment names %s", cs.env, cfg.env)
+		}
+		cfg.env = cs.env
+	}
 	c := &Client{
 		cfg:    cfg,
 		log:    cfg.logger,
-		tokens: &tokens{src: ts},
+		tokens: &tokens{src: ts, clock: cfg.clock},
+		budget: newBudget(cfg.requestBudget, cfg.clock),
 		out:    newOutbox(cfg.eventBuffer),
-		assign: make(chan struct{}, 1),
+		where:  map[string]*owner{},
 		done:   make(chan struct{}),
 	}
-	c.shards = []*shard{c.newShard()}
+	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
+	c.owners = []*owner{c.newOwner()}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	return c, nil
 }
 
-// newShard returns an empty shard with a transport of its own. The caller
-// holds c.mu, or has the client to itself.
-func (c *Client) newShard() *shard {
+// newOwner returns an owner with an empty set. The caller holds c.mu, or
+// has the client to itself.
+func (c *Client) newOwner() *owner {
 	c.made++
-	sh := &shard{set: newTopicSet()}
-	if c.cfg.tokenFrameURL != "" {
-		sh.tr = newTokenFrameTransport(&c.cfg, c.tokens, c.made)
-	} else {
-		sh.tr = newGenesysTransport(&c.cfg, c.tokens)
+	return newOwner(c, c.made)
+}
+
+// newProtocol returns the wire protocol for the owner numbered num.
+func (c *Client) newProtocol(num int) wire.Protocol {
+	wc := wire.Config{
+		HTTP:        c.cfg.httpClient,
+		Tokens:      c.tokens,
+		Budget:      c.budget,
+		Clock:       c.cfg.clock,
+		Log:         c.log,
+		ReadLimit:   c.cfg.readLimit,
+		Heartbeat:   c.cfg.heartbeat,
+		RenewMargin: c.cfg.renewMargin,
 	}
-	return sh
+	if c.cfg.tokenFrameURL != "" {
+		return tokenframe.New(wc, c.cfg.tokenFrameURL, num)
+	}
+	apiHost := ""
+	if c.cfg.apiBase != nil {
+		apiHost = c.cfg.apiBase.Host
+	}
+	return genesys.New(wc, c.api, c.cfg.env, apiHost)
 }
 
 // Events returns the stream of events, in order. The client closes it when
@@ -94,14 +127,22 @@ func (c *Client) Events() <-chan Event { return c.out.ch }
 // Run connects, subscribes the topic set and keeps the stream alive until
 // ctx ends, Close is called or a permanent error occurs (such as
 // ErrUnauthorized, or the last error once WithMaxAttempts is reached). It
-// returns ErrClosed after Close and ctx's error when ctx ends. Events() is
-// closed when Run returns. Run may be called once.
+// returns ErrClosed after Close and ctx's error when ctx ends.
+//
+// Run may be called once; a second call returns ErrAlreadyRunning while
+// the first runs, ErrClosed after. When Run returns the client is closed:
+// Events() is closed, and Subscribe and Unsubscribe return ErrClosed.
 func (c *Client) Run(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
+		select {
+		case <-c.done:
+			return ErrClosed
+		default:
+		}
 		if c.closeCtx.Err() != nil {
 			return ErrClosed
 		}
-		return errors.New("notify: Run called twice")
+		return ErrAlreadyRunning
 	}
 	defer close(c.done)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -111,8 +152,8 @@ func (c *Client) Run(ctx context.Context) error {
 	g := &runGroup{ctx: runCtx, fatal: make(chan error, 1)}
 	c.mu.Lock()
 	c.run = g
-	for _, sh := range c.shards {
-		c.start(sh)
+	for _, o := range c.owners {
+		c.start(o)
 	}
 	c.mu.Unlock()
 
@@ -123,12 +164,14 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	cancel()
 	c.mu.Lock()
-	c.run = nil
+	c.run, c.closed = nil, true
 	c.mu.Unlock()
 	g.wg.Wait()
+	closed := c.closeCtx.Err() != nil
+	c.closeCancel()
 	c.out.shutdown()
 	switch {
-	case c.closeCtx.Err() != nil:
+	case closed:
 		return ErrClosed
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -137,20 +180,21 @@ func (c *Client) Run(ctx context.Context) error {
 	return err
 }
 
-// start runs the shard's supervisor if Run is running and it has none.
-// The caller holds c.mu.
-func (c *Client) start(sh *shard) {
+// start runs the owner if Run is running and it is not started. The
+// caller holds c.mu.
+func (c *Client) start(o *owner) {
 	g := c.run
-	if g == nil || sh.stop != nil {
+	if g == nil || o.stop != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(g.ctx)
-	sh.stop = cancel
+	o.stop = cancel
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
+		defer close(o.exited)
 		defer cancel()
-		if err := c.supervise(ctx, sh); err != nil && ctx.Err() == nil {
+		if err := o.run(ctx); err != nil {
 			select {
 			case g.fatal <- err:
 			default:
@@ -160,106 +204,17 @@ func (c *Client) start(sh *shard) {
 }
 
 // Close stops Run, waits until every goroutine of the client has exited
-// and closes Events(). It is idempotent and safe from any goroutine.
+// and closes Events(). Calls in flight return ErrClosed. It is idempotent
+// and safe from any goroutine.
 func (c *Client) Close() error {
 	c.closeCancel()
 	if c.started.CompareAndSwap(false, true) {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
 		c.out.shutdown()
 		close(c.done)
 	}
 	<-c.done
 	return nil
-}
-
-// supervise is the one goroutine that changes a shard's connection state:
-// it connects, serves the connection until it ends, and waits out the
-// backoff.
-func (c *Client) supervise(ctx context.Context, sh *shard) error {
-	policy := newRetryPolicy(c.cfg.backoffInitial, c.cfg.backoffMax)
-	var (
-		failures int       // attempts in a row that failed or ended early
-		why      error     // what ended the previous attempt
-		lostAt   time.Time // when the last connection ended; zero before the first
-	)
-	for {
-		channel := ""
-		l, err := c.connect(ctx, sh, why)
-		if err == nil {
-			c.log.Info("notify: connected", "channel", l.channelID(), "gen", l.gen)
-			c.connected(Connected{ChannelID: l.channelID(), Reconnect: !lostAt.IsZero(), Gap: !lostAt.IsZero(), Downtime: since(lostAt)})
-			up := time.Now()
-			channel, err = c.serve(ctx, sh, l)
-			lostAt = time.Now()
-			if lostAt.Sub(up) >= c.cfg.backoffMax {
-				policy.reset()
-				failures = 0
-			}
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		c.stats.failed(err)
-		if permanent(err) {
-			return err
-		}
-		failures++
-		if c.cfg.maxAttempts > 0 && failures >= c.cfg.maxAttempts {
-			return fmt.Errorf("notify: giving up after %d attempts: %w", failures, err)
-		}
-		why = err
-		wait := policy.next(err)
-		c.log.Warn("notify: disconnected", "channel", channel, "err", err, "retry_in", wait)
-		c.out.push(Disconnected{ChannelID: channel, Err: err, RetryIn: wait})
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-	}
-}
-
-func since(t time.Time) time.Duration {
-	if t.IsZero() {
-		return 0
-	}
-	return time.Since(t)
-}
-
-// connected reports a new connection.
-func (c *Client) connected(ev Connected) {
-	if ev.Reconnect {
-		c.stats.reconnects.Add(1)
-	}
-	c.out.push(ev)
-}
-
-// connect opens a connection for the shard with its whole set replayed,
-// reports the topics the server refused, makes it the shard's live
-// connection and starts its reader.
-func (c *Client) connect(ctx context.Context, sh *shard, why error) (*liveLink, error) {
-	if err := sh.set.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer sh.set.unlock()
-	l, rejected, err := sh.tr.connect(ctx, sh.set.sorted(), why)
-	if err != nil {
-		return nil, err
-	}
-	c.reject(sh, rejected)
-	ll := &liveLink{link: l, gen: c.gen.Add(1), readErr: make(chan error, 1), closing: make(chan struct{}, 1)}
-	sh.set.live.Store(ll)
-	go func() { ll.readErr <- c.read(ll) }()
-	return ll, nil
-}
-
-// reject removes refused topics from the shard's set and reports them. The
-// caller holds the set's semaphore.
-func (c *Client) reject(sh *shard, rejected []Rejected) error {
-	for _, r := range rejected {
-		c.log.Warn("notify: topic rejected", "topic", r.Topic, "reason", r.Reason, "missing", r.MissingPermissions)
-		c.out.push(r)
-	}
-	return sh.set.drop(rejected)
 }

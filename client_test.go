@@ -87,6 +87,7 @@ func start(t *testing.T, p protocol, srv *notifytest.Server, opts ...notify.Opti
 	opts = append(append(p.options(srv),
 		notify.WithBackoff(time.Millisecond, 20*time.Millisecond),
 		notify.WithHeartbeatTimeout(5*time.Second),
+		notify.WithRequestBudget(1<<20),
 	), opts...)
 	c, err := notify.New(h.tokens, opts...)
 	if err != nil {

@@ -41,11 +41,11 @@ func (d *dedup) closed(now time.Time) bool {
 // duplicate reports whether n, read by the connection of generation gen,
 // was already delivered by another connection, and whether the window has
 // closed, in which case nothing was checked.
-func (d *dedup) duplicate(gen uint64, n *Notification) (dup, closed bool) {
+func (d *dedup) duplicate(gen uint64, n *Notification, now time.Time) (dup, closed bool) {
 	k := d.key(n)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed(time.Now()) {
+	if d.closed(now) {
 		return false, true
 	}
 	return d.check(gen, k), false
@@ -85,7 +85,7 @@ func (c *Client) holdDedup() *dedup {
 	d := c.dedup.Load()
 	if d != nil {
 		d.mu.Lock()
-		if d.closed(time.Now()) {
+		if d.closed(c.cfg.clock.Now()) {
 			d.mu.Unlock()
 			d = nil
 		}
@@ -107,7 +107,7 @@ func (c *Client) releaseDedup(d *dedup) {
 	defer d.mu.Unlock()
 	d.users--
 	if d.users == 0 {
-		d.until = time.Now().Add(c.cfg.heartbeat)
+		d.until = c.cfg.clock.Now().Add(c.cfg.heartbeat)
 	}
 }
 
@@ -118,7 +118,7 @@ func (c *Client) duplicate(gen uint64, n *Notification) bool {
 	if d == nil {
 		return false
 	}
-	dup, closed := d.duplicate(gen, n)
+	dup, closed := d.duplicate(gen, n, c.cfg.clock.Now())
 	if closed {
 		c.dedup.CompareAndSwap(d, nil)
 	}

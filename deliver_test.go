@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -114,5 +115,5 @@ func sameEvent(a, b Event) bool {
 	if aok && bok {
 		return an.Topic == bn.Topic && an.CorrelationID == bn.CorrelationID
 	}
-	return a == b
+	return reflect.DeepEqual(a, b)
 }

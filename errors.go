@@ -2,19 +2,23 @@ package notify
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
-	"github.com/gcnotify/notify/internal/genesys"
+	"github.com/gcnotify/notify/internal/wire"
 )
 
 // Errors returned by the client or carried by Disconnected events. Match
 // them with errors.Is.
 var (
-	// ErrClosed is returned by Run after Close, and by calls on a closed client.
+	// ErrClosed is returned by Run after Close, by calls on a closed
+	// client, and by calls in flight when the client closes. A client is
+	// closed by Close and once Run has returned.
 	ErrClosed = errors.New("notify: client closed")
-	// ErrUnauthorized means the server refused a freshly fetched token.
-	ErrUnauthorized = errors.New("notify: unauthorized")
+	// ErrAlreadyRunning is returned by a second Run while the first runs.
+	ErrAlreadyRunning = errors.New("notify: Run is already running")
+	// ErrUnauthorized means the server refused a freshly fetched token, or
+	// the token endpoint refused the client's credentials.
+	ErrUnauthorized = wire.ErrUnauthorized
 	// ErrRejected means the server refused to subscribe a topic; the topic
 	// was removed from the set and a Rejected event tells why.
 	ErrRejected = errors.New("notify: topic rejected")
@@ -24,13 +28,13 @@ var (
 	ErrTooManyTopics = errors.New("notify: too many topics")
 	// ErrInsecureURL means the client refused a URL: plain http:// or ws://
 	// off loopback, or a stream host that the configuration does not name.
-	ErrInsecureURL = errors.New("notify: refusing insecure or unexpected URL")
+	ErrInsecureURL = wire.ErrInsecureURL
 	// ErrHeartbeatTimeout means the socket stayed silent, even to a ping.
 	ErrHeartbeatTimeout = errors.New("notify: socket silent past the heartbeat timeout")
 	// ErrChannelGone means the server ended the channel (expiry, eviction).
-	ErrChannelGone = errors.New("notify: channel no longer exists")
+	ErrChannelGone = wire.ErrChannelGone
 	// ErrTokenRevoked means the server revoked the token behind the channel.
-	ErrTokenRevoked = errors.New("notify: token revoked")
+	ErrTokenRevoked = wire.ErrTokenRevoked
 	// ErrPlannedClose means the server announced that it will close the socket.
 	ErrPlannedClose = errors.New("notify: server announced a socket close")
 )
@@ -45,31 +49,24 @@ type APIError struct {
 
 // Error describes the answer without anything the request carried.
 func (e *APIError) Error() string {
-	s := "notify: HTTP " + strconv.Itoa(e.Status)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
+	return (*wire.HTTPError)(e).Error()
 }
 
-// apiError converts the REST layer's error to the public *APIError and
-// leaves other errors alone.
-func apiError(err error) error {
-	var ge *genesys.Error
-	if errors.As(err, &ge) {
-		return &APIError{Status: ge.Status, Code: ge.Code, Message: ge.Message, RetryAfter: ge.RetryAfter}
+// public converts the protocol's error to what users see: an *APIError
+// for an answer of the REST API, found by errors.As, beside the original
+// chain, found by errors.Is.
+func public(err error) error {
+	var he *wire.HTTPError
+	if err == nil || !errors.As(err, &he) {
+		return err
 	}
-	return err
+	return &publicError{err: err, api: (*APIError)(he)}
 }
 
-// statusOf returns the HTTP status of an *APIError in err's chain, or 0.
-func statusOf(err error) int {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Status
-	}
-	return 0
+type publicError struct {
+	err error
+	api *APIError
 }
+
+func (e *publicError) Error() string   { return e.err.Error() }
+func (e *publicError) Unwrap() []error { return []error{e.api, e.err} }

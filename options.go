@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gcnotify/notify/internal/clock"
+	"github.com/gcnotify/notify/internal/wire"
 )
 
 // An Option configures a Client. Options are checked by New, which reports
@@ -39,6 +41,7 @@ var Environments = []string{
 
 type config struct {
 	env            string
+	envSet         bool     // WithEnvironment was given
 	apiBase        *url.URL // nil: https://api.{env}
 	httpClient     *http.Client
 	backoffInitial time.Duration
@@ -50,6 +53,8 @@ type config struct {
 	renewMargin    time.Duration
 	tokenFrameURL  string // "": the Genesys Cloud protocol
 	logger         *slog.Logger
+	requestBudget  int
+	clock          clock.Clock
 }
 
 func defaultConfig() config {
@@ -63,6 +68,8 @@ func defaultConfig() config {
 		readLimit:      DefaultReadLimit,
 		renewMargin:    DefaultRenewMargin,
 		logger:         slog.New(slog.DiscardHandler),
+		requestBudget:  DefaultRequestBudget,
+		clock:          clock.Real,
 	}
 }
 
@@ -75,7 +82,7 @@ func WithEnvironment(env string) Option {
 		if err := checkEnvironment(env); err != nil {
 			return err
 		}
-		c.env = env
+		c.env, c.envSet = env, true
 		return nil
 	}
 }
@@ -101,7 +108,7 @@ func WithAPIBaseURL(base string) Option {
 		switch {
 		case u.Host == "":
 			return fmt.Errorf("notify: API base URL %q has no host", base)
-		case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		case u.Scheme == "http" && !wire.IsLoopback(u.Hostname()):
 			return fmt.Errorf("%w: http:// is allowed on loopback only, not %q", ErrInsecureURL, u.Host)
 		case u.Scheme != "http" && u.Scheme != "https":
 			return fmt.Errorf("notify: API base URL %q must be https", base)
@@ -222,8 +229,23 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithRequestBudget sets how many REST calls the client makes in any
+// rolling minute: channel creations, subscription changes and snapshot
+// reads all draw from it, and a 429 pauses them all for its Retry-After.
+// Genesys allows 300 calls a minute per OAuth token, shared with the
+// service's own calls. Default: DefaultRequestBudget (120).
+func WithRequestBudget(perMinute int) Option {
+	return func(c *config) error {
+		if perMinute < 1 {
+			return fmt.Errorf("notify: request budget must be at least 1 a minute, got %d", perMinute)
+		}
+		c.requestBudget = perMinute
+		return nil
+	}
+}
+
 // WithTokenFrameEndpoint switches the client to the token-frame protocol
-// (PROTOCOL.md §2) at the given URL, such as
+// (docs/protocol.md, "token-frame") at the given URL, such as
 // "wss://api.mypurecloud.com/api/v2/notifications": the token is sent as
 // the first socket frame and topics, such as "/users/{id}/presence", are
 // subscribed with frames. The URL must be wss://, or ws:// on a loopback
@@ -240,7 +262,7 @@ func WithTokenFrameEndpoint(endpoint string) Option {
 			return fmt.Errorf("notify: token-frame endpoint %q has no host", endpoint)
 		case u.User != nil:
 			return fmt.Errorf("notify: token-frame endpoint %q must not carry credentials", u.Redacted())
-		case u.Scheme == "ws" && !isLoopback(u.Hostname()):
+		case u.Scheme == "ws" && !wire.IsLoopback(u.Hostname()):
 			return fmt.Errorf("%w: ws:// is allowed on loopback only, not %q", ErrInsecureURL, u.Host)
 		case u.Scheme != "ws" && u.Scheme != "wss":
 			return fmt.Errorf("%w: token-frame endpoint must be wss://, not %q", ErrInsecureURL, u.Scheme)
@@ -256,35 +278,4 @@ func (c *config) apiBaseURL() string {
 		return c.apiBase.String()
 	}
 	return "https://api." + c.env
-}
-
-// checkStreamURL refuses to dial a stream URL on a host the configuration
-// does not name, and ws:// anywhere but loopback.
-func (c *config) checkStreamURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInsecureURL, err)
-	}
-	host := u.Hostname()
-	allowed := host == "streaming."+c.env && u.Port() == ""
-	if c.apiBase != nil && u.Host == c.apiBase.Host {
-		allowed = true
-	}
-	switch {
-	case !allowed:
-		return fmt.Errorf("%w: stream host %q is not streaming.%s", ErrInsecureURL, u.Host, c.env)
-	case u.Scheme == "ws" && !isLoopback(host):
-		return fmt.Errorf("%w: ws:// is allowed on loopback only, not %q", ErrInsecureURL, u.Host)
-	case u.Scheme != "ws" && u.Scheme != "wss":
-		return fmt.Errorf("%w: stream URL scheme %q", ErrInsecureURL, u.Scheme)
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/gcnotify/notify/internal/genesys"
 )
 
 var testToken = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})
@@ -63,21 +65,21 @@ func TestStreamURLCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		cfg *config
+		c   *Client
 		url string
 		ok  bool
 	}{
-		{&c.cfg, "wss://streaming.mypurecloud.de/channels/x", true},
-		{&c.cfg, "wss://streaming.mypurecloud.com/channels/x", false},
-		{&c.cfg, "wss://streaming.mypurecloud.de.evil.com/channels/x", false},
-		{&c.cfg, "wss://streaming.mypurecloud.de:8443/channels/x", false},
-		{&c.cfg, "ws://streaming.mypurecloud.de/channels/x", false},
-		{&c.cfg, "https://streaming.mypurecloud.de/channels/x", false},
-		{&local.cfg, "ws://127.0.0.1:8080/channels/x", true},
-		{&local.cfg, "ws://127.0.0.1:9999/channels/x", false},
-		{&local.cfg, "wss://streaming.mypurecloud.com/channels/x", true},
+		{c, "wss://streaming.mypurecloud.de/channels/x", true},
+		{c, "wss://streaming.mypurecloud.com/channels/x", false},
+		{c, "wss://streaming.mypurecloud.de.evil.com/channels/x", false},
+		{c, "wss://streaming.mypurecloud.de:8443/channels/x", false},
+		{c, "ws://streaming.mypurecloud.de/channels/x", false},
+		{c, "https://streaming.mypurecloud.de/channels/x", false},
+		{local, "ws://127.0.0.1:8080/channels/x", true},
+		{local, "ws://127.0.0.1:9999/channels/x", false},
+		{local, "wss://streaming.mypurecloud.com/channels/x", true},
 	} {
-		err := tc.cfg.checkStreamURL(tc.url)
+		err := tc.c.newProtocol(1).(*genesys.Protocol).CheckStreamURL(tc.url)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: err = %v, want ok=%v", tc.url, err, tc.ok)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/gcnotify/notify/internal/wire"
 )
 
 func TestRetryPolicyGrowsWithJitterAndClampsToMax(t *testing.T) {
@@ -12,7 +14,7 @@ func TestRetryPolicyGrowsWithJitterAndClampsToMax(t *testing.T) {
 	p := newRetryPolicy(initial, max)
 	want := initial
 	for i := range 30 {
-		d := p.next(errors.New("drop"))
+		d := p.next(wire.Transient, 0)
 		lo, hi := want/2, min(want*3/2, max)
 		if d < lo || d > hi {
 			t.Fatalf("attempt %d: delay %v outside [%v, %v]", i, d, lo, hi)
@@ -20,42 +22,44 @@ func TestRetryPolicyGrowsWithJitterAndClampsToMax(t *testing.T) {
 		want = min(want*2, max)
 	}
 	p.reset()
-	if d := p.next(errors.New("drop")); d > initial*3/2 {
+	if d := p.next(wire.Transient, 0); d > initial*3/2 {
 		t.Fatalf("after reset delay %v, want about %v", d, initial)
 	}
 }
 
-func TestRetryPolicyHonoursRetryAfterAndPlannedClose(t *testing.T) {
+func TestRetryPolicyHonoursRetryAfter(t *testing.T) {
 	p := newRetryPolicy(10*time.Millisecond, 100*time.Millisecond)
-	err := fmt.Errorf("creating channel: %w", &APIError{Status: 429, RetryAfter: 3 * time.Second})
-	if d := p.next(err); d != 3*time.Second {
+	if d := p.next(wire.RetryAfter, 3*time.Second); d != 3*time.Second {
 		t.Fatalf("429 with Retry-After 3s: delay %v", d)
-	}
-	if d := p.next(fmt.Errorf("%w: channel x", ErrPlannedClose)); d != 0 {
-		t.Fatalf("planned close: delay %v, want 0", d)
 	}
 }
 
+// Errors are classified at the protocol boundary; what the engine does
+// follows from the class alone.
 func TestErrorClasses(t *testing.T) {
 	for _, tc := range []struct {
-		err                error
-		permanent, refused bool
+		err  error
+		want wire.Class
 	}{
-		{fmt.Errorf("x: %w", ErrUnauthorized), true, false},
-		{fmt.Errorf("x: %w", ErrInsecureURL), true, false},
-		{&APIError{Status: 403}, true, true},
-		{&APIError{Status: 400}, false, true},
-		{&APIError{Status: 401}, false, false},
-		{&APIError{Status: 404}, false, false},
-		{&APIError{Status: 429}, false, false},
-		{&APIError{Status: 503}, false, false},
-		{errors.New("connection reset"), false, false},
+		{fmt.Errorf("x: %w", ErrUnauthorized), wire.Permanent},
+		{fmt.Errorf("x: %w", ErrInsecureURL), wire.Permanent},
+		{&wire.HTTPError{Status: 400}, wire.Refused},
+		{&wire.HTTPError{Status: 403}, wire.Refused},
+		{&wire.HTTPError{Status: 401}, wire.FreshToken},
+		{&wire.HTTPError{Status: 404}, wire.FreshSession},
+		{&wire.HTTPError{Status: 429, RetryAfter: time.Second}, wire.RetryAfter},
+		{&wire.HTTPError{Status: 503}, wire.Transient},
+		{wire.Classed(wire.Permanent, &wire.HTTPError{Status: 403}), wire.Permanent},
+		{errors.New("connection reset"), wire.Transient},
 	} {
-		if got := permanent(tc.err); got != tc.permanent {
-			t.Errorf("permanent(%v) = %v", tc.err, got)
+		if got, _ := wire.ClassOf(tc.err); got != tc.want {
+			t.Errorf("ClassOf(%v) = %v, want %v", tc.err, got, tc.want)
 		}
-		if got := refused(tc.err); got != tc.refused {
-			t.Errorf("refused(%v) = %v", tc.err, got)
-		}
+	}
+	// Users see an *APIError for a REST answer, and the sentinels by errors.Is.
+	err := public(fmt.Errorf("creating channel: %w", &wire.HTTPError{Status: 429, RetryAfter: 3 * time.Second}))
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter != 3*time.Second {
+		t.Fatalf("public error %v has no *APIError", err)
 	}
 }

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,9 +39,9 @@ type counters struct {
 	lastErrAt time.Time
 }
 
-func (s *counters) failed(err error) {
+func (s *counters) failed(err error, at time.Time) {
 	s.mu.Lock()
-	s.lastErr, s.lastErrAt = err, time.Now()
+	s.lastErr, s.lastErrAt = err, at
 	s.mu.Unlock()
 }
 
@@ -55,10 +56,12 @@ func (c *Client) Stats() Stats {
 	c.stats.mu.Lock()
 	st.LastError, st.LastErrorAt = c.stats.lastErr, c.stats.lastErrAt
 	c.stats.mu.Unlock()
-	shards := c.shardList()
-	for _, sh := range shards {
-		if l := sh.set.live.Load(); l != nil {
-			st.Channels = append(st.Channels, l.channelID())
+	c.mu.Lock()
+	owners := slices.Clone(c.owners)
+	c.mu.Unlock()
+	for _, o := range owners {
+		if id := o.connID.Load(); id != nil {
+			st.Channels = append(st.Channels, *id)
 		}
 	}
 	select {
@@ -70,7 +73,7 @@ func (c *Client) Stats() Stats {
 	switch {
 	case !c.started.Load():
 		st.State = StateIdle
-	case len(st.Channels) == len(shards):
+	case len(st.Channels) == len(owners):
 		st.State = StateConnected
 	default:
 		st.State = StateConnecting

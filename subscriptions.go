@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -22,341 +22,322 @@ const (
 // maxTopicLen bounds a topic name; Genesys ids are far shorter.
 const maxTopicLen = 1024
 
-// shard is one channel's worth of topics, with its own transport,
-// connection and supervisor.
-type shard struct {
-	tr   transport
-	set  *topicSet
-	stop context.CancelFunc // ends its supervisor; nil until started
-}
-
-// topicSet is a shard's subscription set and the connection it is applied
-// on. Changing the set and applying it to the server happen under one
-// semaphore, so the replay after a reconnect and a concurrent Subscribe can
-// never leave the server with a stale set.
-type topicSet struct {
-	sem chan struct{} // held while the set changes or is sent to the server
-
-	mu     sync.Mutex // guards topics for readers that must not wait on I/O
-	topics map[string]struct{}
-
-	// live is the connection the set is applied on, nil while
-	// disconnected. Only the shard's supervisor stores it.
-	live atomic.Pointer[liveLink]
-}
-
-func newTopicSet() *topicSet {
-	return &topicSet{sem: make(chan struct{}, 1), topics: map[string]struct{}{}}
-}
-
-// lock acquires the semaphore unless ctx ends first.
-func (s *topicSet) lock(ctx context.Context) error {
-	select {
-	case s.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// weight is how many topics t counts as toward the limits: the combined
+// form "v2.users.{id}?presence&routingStatus" names one per suffix.
+func weight(t string) int {
+	_, combined, ok := strings.Cut(t, "?")
+	if !ok {
+		return 1
 	}
+	return 1 + strings.Count(combined, "&")
 }
 
-func (s *topicSet) unlock() { <-s.sem }
-
-// sorted returns the set in order.
-func (s *topicSet) sorted() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.topics))
-	for t := range s.topics {
-		out = append(out, t)
+// checkTopic checks t against the grammar of the client's protocol.
+func (c *Client) checkTopic(t string) error {
+	bad := func(rule string) error { return fmt.Errorf("%w: %q: %s", ErrInvalidTopic, t, rule) }
+	if t == "" || len(t) > maxTopicLen || !utf8.ValidString(t) {
+		return bad(fmt.Sprintf("a topic is 1 to %d bytes of UTF-8", maxTopicLen))
 	}
-	slices.Sort(out)
-	return out
-}
-
-func (s *topicSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.topics)
-}
-
-func (s *topicSet) has(t string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.topics[t]
-	return ok
-}
-
-// change adds and removes topics, returning what it actually changed.
-// The caller holds the semaphore.
-func (s *topicSet) change(add, remove []string) (added, removed []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range add {
-		if _, ok := s.topics[t]; !ok {
-			s.topics[t] = struct{}{}
-			added = append(added, t)
+	if strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return bad("a topic has no spaces or control characters")
+	}
+	if c.cfg.tokenFrameURL != "" {
+		// Token-frame servers name their topics as they like: paths such
+		// as "/users/{id}/presence", or Genesys names.
+		if strings.HasPrefix(t, "/") && slices.Contains(strings.Split(t[1:], "/"), "") {
+			return bad("a token-frame path has no empty segments")
 		}
-	}
-	for _, t := range remove {
-		if _, ok := s.topics[t]; ok {
-			delete(s.topics, t)
-			removed = append(removed, t)
-		}
-	}
-	return added, removed
-}
-
-// drop removes topics the server rejected and returns an error naming
-// them, or nil. The caller holds the semaphore.
-func (s *topicSet) drop(rejected []Rejected) error {
-	if len(rejected) == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	errs := make([]error, len(rejected))
-	for i, r := range rejected {
-		delete(s.topics, r.Topic)
-		errs[i] = fmt.Errorf("%w: %s: %s", ErrRejected, r.Topic, r.Reason)
+	name, combined, isCombined := strings.Cut(t, "?")
+	if !strings.HasPrefix(name, "v2.") || slices.Contains(strings.Split(name, "."), "") || strings.Contains(name, "&") {
+		return bad(`Genesys topics are "v2." and non-empty dot-separated segments, such as "v2.users.{id}.presence"`)
 	}
-	return errors.Join(errs...)
-}
-
-func checkTopics(topics []string) error {
-	for _, t := range topics {
-		if t == "" || len(t) > maxTopicLen || !utf8.ValidString(t) {
-			return fmt.Errorf("%w: %q", ErrInvalidTopic, t)
-		}
-		for _, r := range t {
-			if r <= ' ' || r == 0x7f {
-				return fmt.Errorf("%w: %q", ErrInvalidTopic, t)
-			}
-		}
+	if isCombined && (slices.Contains(strings.Split(combined, "&"), "") || strings.ContainsAny(combined, ".?")) {
+		return bad(`a combined topic ends in "?" and non-empty names joined by "&", such as "?presence&routingStatus"`)
 	}
 	return nil
 }
 
 // Topics returns the desired topic set, sorted. While connected it equals
-// the union of the sets subscribed on the server.
+// the union of the sets subscribed on the server. A combined topic
+// ("v2.users.{id}?presence&routingStatus") is returned as given, although
+// the server holds its expansion.
 func (c *Client) Topics() []string {
-	var all []string
-	for _, sh := range c.shardList() {
-		all = append(all, sh.set.sorted()...)
-	}
-	slices.Sort(all)
-	return slices.Compact(all) // a topic moving between shards is in both for a moment
-}
-
-func (c *Client) shardList() []*shard {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.shards)
+	return slices.Sorted(maps.Keys(c.where))
 }
 
-// Subscribe adds topics to the set. While connected they are subscribed at
-// once and Subscribe returns the server's verdict: an error matching
-// ErrRejected names the topics it refused, which are removed from the set
-// and reported as Rejected events. While disconnected the set changes and
-// is subscribed on the next connection. If the server's answer is unclear
-// (a network error, a 5xx), the topics stay in the set and the client
-// reconnects, which subscribes the whole set again. An error that the
-// server refused the change (a 4xx) leaves the set as it was. A set that
-// would exceed MaxTopics is refused with ErrTooManyTopics and not changed.
+// Subscribe adds topics to the set. While connected it returns once the
+// server holds them: nil, or an error matching ErrRejected naming the
+// topics it refused, which leave the set and are reported as Rejected
+// events. While disconnected the set changes at once and is subscribed on
+// the next connection (as it is if the connection is lost before the
+// server answers); refused topics are then reported as Rejected events.
+//
+// Changes made while a subscription request is under way ride the next
+// one, so many concurrent calls make few requests. A 429, a 5xx or a
+// network error is retried on the same connection. If ctx ends first,
+// Subscribe returns its error and the topics leave the set again; a
+// context that has already ended changes nothing. Invalid topics are
+// refused with ErrInvalidTopic and a set that would exceed MaxTopics with
+// ErrTooManyTopics, before anything changes.
 func (c *Client) Subscribe(ctx context.Context, topics ...string) error {
-	return c.changeTopics(ctx, topics, nil)
+	return c.change(ctx, topics, nil)
 }
 
-// Unsubscribe removes topics from the set, at once on the server while
-// connected. When the set fits in fewer channels, topics move off the last
+// Unsubscribe removes topics from the set, with the semantics of
+// Subscribe: while connected it returns once the server no longer holds
+// them. When the set fits in fewer channels, topics move off the last
 // channel (subscribed on their new channel before they leave the old one,
-// so without a gap) and it is closed. Errors are as for Subscribe.
+// so without a gap) and it is closed.
 func (c *Client) Unsubscribe(ctx context.Context, topics ...string) error {
-	return c.changeTopics(ctx, nil, topics)
+	return c.change(ctx, nil, topics)
 }
 
-func (c *Client) changeTopics(ctx context.Context, add, remove []string) error {
-	if err := checkTopics(slices.Concat(add, remove)); err != nil {
+func (c *Client) change(ctx context.Context, add, remove []string) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if c.closeCtx.Err() != nil {
-		return ErrClosed
+	for _, t := range slices.Concat(add, remove) {
+		if err := c.checkTopic(t); err != nil {
+			return err
+		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(c.closeCtx, cancel)()
-	select {
-	case c.assign <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-c.assign }()
-
-	steps, err := c.plan(add, remove)
+	reqs, err := c.route(add, remove)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, st := range steps {
-		errs = append(errs, c.apply(ctx, st.sh, st.add, st.remove))
+	for o, r := range reqs {
+		select {
+		case err = <-r.done:
+		case <-ctx.Done():
+			o.inbox.put(&request{withdraw: r, cause: ctx.Err()})
+			err = <-r.done
+		}
+		errs = append(errs, err)
 	}
-	// New shards connect once their topics are in place: one PUT each.
-	c.mu.Lock()
-	for _, sh := range c.shards {
-		c.start(sh)
-	}
-	c.mu.Unlock()
 	if len(remove) > 0 {
-		errs = append(errs, c.shrink(ctx))
+		c.shrink()
 	}
 	return errors.Join(errs...)
 }
 
-// step is the part of a change that falls on one shard.
-type step struct {
-	sh          *shard
-	add, remove []string
-}
-
-// plan spreads a change over the shards: removals where the topics are,
-// additions into the first shards with room, and new shards as needed,
-// which the caller starts once their topics are in place. The caller holds
-// c.assign, so no other change runs meanwhile.
-func (c *Client) plan(add, remove []string) ([]*step, error) {
+// route spreads a change over the owners: removals where the topics are,
+// additions into the first owners with room, and new owners as needed.
+// While Run runs, it queues a request per owner, in order, and returns
+// them; before, it changes the owners' sets itself.
+func (c *Client) route(add, remove []string) (map[*owner]*request, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	bySh := map[*shard]*step{}
-	stepOf := func(sh *shard) *step {
-		if bySh[sh] == nil {
-			bySh[sh] = &step{sh: sh}
-		}
-		return bySh[sh]
-	}
-	owner := func(t string) *shard {
-		for _, sh := range c.shards {
-			if sh.set.has(t) {
-				return sh
-			}
-		}
-		return nil
+	if c.closed {
+		return nil, ErrClosed
 	}
 	total := 0
-	for _, sh := range c.shards {
-		total += sh.set.len()
+	for _, o := range c.owners {
+		total += o.count
 	}
 	seen := map[string]bool{}
-	for _, t := range remove {
-		if sh := owner(t); sh != nil && !seen[t] {
-			seen[t] = true
-			stepOf(sh).remove = append(stepOf(sh).remove, t)
-			total--
-		}
-	}
-	var added []string
+	var adds []string
+	grow := 0
 	for _, t := range add {
-		if owner(t) == nil && !seen[t] {
+		if !seen[t] && c.where[t] == nil {
 			seen[t] = true
-			added = append(added, t)
+			adds = append(adds, t)
+			grow += weight(t)
 		}
 	}
-	if total+len(added) > MaxTopics {
-		return nil, fmt.Errorf("%w: %d + %d exceeds %d", ErrTooManyTopics, total, len(added), MaxTopics)
-	}
-	for i := 0; len(added) > 0; i++ {
-		if i == len(c.shards) {
-			c.shards = append(c.shards, c.newShard())
-		}
-		st := stepOf(c.shards[i])
-		room := TopicsPerChannel - (st.sh.set.len() - len(st.remove) + len(st.add))
-		n := min(max(room, 0), len(added))
-		st.add = append(st.add, added[:n]...)
-		added = added[n:]
-	}
-	steps := make([]*step, 0, len(bySh))
-	for _, sh := range c.shards {
-		if st := bySh[sh]; st != nil {
-			steps = append(steps, st)
+	for _, t := range remove {
+		if o := c.where[t]; o != nil && !seen[t] {
+			total -= weight(t)
 		}
 	}
-	return steps, nil
+	if total+grow > MaxTopics {
+		return nil, fmt.Errorf("%w: %d + %d exceeds %d", ErrTooManyTopics, total, grow, MaxTopics)
+	}
+	// Where each new topic goes, before anything changes.
+	room := make([]int, len(c.owners), MaxChannels)
+	for i, o := range c.owners {
+		if !o.retiring {
+			room[i] = TopicsPerChannel - o.count
+		}
+	}
+	for _, t := range remove {
+		if o := c.where[t]; o != nil && !o.retiring {
+			room[slices.Index(c.owners, o)] += weight(t)
+		}
+	}
+	dest := make([]int, len(adds))
+	for j, t := range adds {
+		i := slices.IndexFunc(room, func(r int) bool { return r >= weight(t) })
+		if i < 0 {
+			if len(room) == MaxChannels {
+				return nil, fmt.Errorf("%w: no channel has room for %q", ErrTooManyTopics, t)
+			}
+			room = append(room, TopicsPerChannel)
+			i = len(room) - 1
+		}
+		room[i] -= weight(t)
+		dest[j] = i
+	}
+
+	reqs := map[*owner]*request{}
+	reqOf := func(o *owner) *request {
+		if reqs[o] == nil {
+			reqs[o] = &request{done: make(chan error, 1)}
+		}
+		return reqs[o]
+	}
+	for _, t := range remove {
+		if o := c.where[t]; o != nil {
+			delete(c.where, t)
+			o.count -= weight(t)
+			reqOf(o).remove = append(reqOf(o).remove, t)
+		}
+	}
+	for len(c.owners) < len(room) {
+		o := c.newOwner()
+		c.owners = append(c.owners, o)
+	}
+	for j, t := range adds {
+		o := c.owners[dest[j]]
+		c.where[t] = o
+		o.count += weight(t)
+		reqOf(o).add = append(reqOf(o).add, t)
+	}
+	// An owner not started yet takes the change into its set at once; it
+	// subscribes the set when it connects.
+	for o, r := range reqs {
+		if o.stop != nil {
+			if !o.inbox.put(r) {
+				r.done <- ErrClosed
+			}
+			continue
+		}
+		for _, t := range r.add {
+			o.want[t] = struct{}{}
+		}
+		for _, t := range r.remove {
+			delete(o.want, t)
+		}
+		delete(reqs, o)
+	}
+	for _, o := range c.owners {
+		c.start(o)
+	}
+	return reqs, nil
 }
 
-// apply changes one shard's set, at once on the server if it is connected.
-func (c *Client) apply(ctx context.Context, sh *shard, add, remove []string) error {
-	if err := sh.set.lock(ctx); err != nil {
-		return err
-	}
-	defer sh.set.unlock()
-	added, removed := sh.set.change(add, remove)
-	if len(added)+len(removed) == 0 {
-		return nil
-	}
-	l := sh.set.live.Load()
-	if l == nil {
-		return nil
-	}
-	rejected, err := l.update(ctx, sh.set.sorted(), added, removed)
-	switch {
-	case err == nil:
-		return c.reject(sh, rejected)
-	case refused(err):
-		sh.set.change(removed, added) // undo: the server kept its set
-		return err
-	default:
-		l.fail(fmt.Errorf("notify: subscription change unconfirmed, resubscribing on a new connection: %w", err))
-		return nil
+// unroute forgets that topics are o's: they left its set.
+func (c *Client) unroute(o *owner, topics []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range topics {
+		if c.where[t] == o {
+			delete(c.where, t)
+			o.count -= weight(t)
+		}
 	}
 }
 
-// shrink empties the last shard into the others while the set fits in
-// fewer channels, and closes it. Topics are subscribed on their new
+// reroute records that topics are o's again: a withdrawn removal.
+func (c *Client) reroute(o *owner, topics []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range topics {
+		if c.where[t] == nil {
+			c.where[t] = o
+			o.count += weight(t)
+		}
+	}
+}
+
+// shrink empties the last owner into the others while the set fits in
+// fewer channels, and stops it. Topics are subscribed on their new
 // channel before they leave the old one; copies of an event that both
 // deliver meanwhile are dropped.
-func (c *Client) shrink(ctx context.Context) error {
+func (c *Client) shrink() {
+	c.reshard.Lock()
+	defer c.reshard.Unlock()
 	for {
-		shards := c.shardList()
-		total := 0
-		for _, sh := range shards {
-			total += sh.set.len()
+		last, moves, leave := c.planShrink()
+		if last == nil {
+			return
 		}
-		need := max(1, (total+TopicsPerChannel-1)/TopicsPerChannel)
-		if len(shards) <= need {
-			return nil
+		overlap := c.holdDedup()
+		for _, r := range moves {
+			<-r.done
 		}
-		last := shards[len(shards)-1]
-		if err := c.empty(ctx, last, shards[:len(shards)-1]); err != nil {
-			return err
+		if last.inbox.put(leave) {
+			<-leave.done
 		}
+		c.releaseDedup(overlap)
 		c.mu.Lock()
-		c.shards = slices.DeleteFunc(c.shards, func(sh *shard) bool { return sh == last })
+		c.owners = slices.DeleteFunc(c.owners, func(o *owner) bool { return o == last })
 		stop := last.stop
 		c.mu.Unlock()
 		if stop != nil {
 			stop()
+			<-last.exited
 		}
 	}
 }
 
-// empty moves every topic of from into the room left in others.
-func (c *Client) empty(ctx context.Context, from *shard, others []*shard) error {
-	overlap := c.holdDedup()
-	defer c.releaseDedup(overlap)
-	moving := from.set.sorted()
-	var errs []error
-	for _, sh := range others {
-		n := min(max(TopicsPerChannel-sh.set.len(), 0), len(moving))
-		if n == 0 {
-			continue
-		}
-		if err := c.apply(ctx, sh, moving[:n], nil); err != nil && !errors.Is(err, ErrRejected) {
-			return err
-		} else if err != nil {
-			errs = append(errs, err)
-		}
-		moving = moving[n:]
+// planShrink routes the last owner's topics to the others if they have
+// room, and returns the last owner, the requests that add them elsewhere
+// (queued) and the one that removes them from it (not yet queued).
+func (c *Client) planShrink() (*owner, []*request, *request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := 0
+	for _, o := range c.owners {
+		total += o.count
 	}
-	if len(moving) > 0 {
-		return fmt.Errorf("notify: %d topics found no room while closing a channel", len(moving))
+	n := len(c.owners)
+	if c.run == nil || n <= max(1, (total+TopicsPerChannel-1)/TopicsPerChannel) {
+		return nil, nil, nil
 	}
-	errs = append(errs, c.apply(ctx, from, nil, from.set.sorted()))
-	return errors.Join(errs...)
+	last := c.owners[n-1]
+	var moving []string
+	for t, o := range c.where {
+		if o == last {
+			moving = append(moving, t)
+		}
+	}
+	slices.Sort(moving)
+	room := make([]int, n-1)
+	for i, o := range c.owners[:n-1] {
+		room[i] = TopicsPerChannel - o.count
+	}
+	dest := make([]int, len(moving))
+	for j, t := range moving {
+		i := slices.IndexFunc(room, func(r int) bool { return r >= weight(t) })
+		if i < 0 {
+			return nil, nil, nil // fragmented: the last channel stays
+		}
+		room[i] -= weight(t)
+		dest[j] = i
+	}
+	last.retiring = true
+	reqs := map[*owner]*request{}
+	for j, t := range moving {
+		o := c.owners[dest[j]]
+		c.where[t] = o
+		o.count += weight(t)
+		last.count -= weight(t)
+		if reqs[o] == nil {
+			reqs[o] = &request{done: make(chan error, 1)}
+		}
+		reqs[o].add = append(reqs[o].add, t)
+	}
+	var moves []*request
+	for o, r := range reqs {
+		if !o.inbox.put(r) {
+			r.done <- ErrClosed
+		}
+		moves = append(moves, r)
+	}
+	return last, moves, &request{remove: moving, done: make(chan error, 1)}
 }

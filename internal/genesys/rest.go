@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/gcnotify/notify/internal/clock"
+	"github.com/gcnotify/notify/internal/wire"
 )
 
 // maxBody bounds every REST response body read into memory.
@@ -18,26 +21,6 @@ const maxBody = 4 << 20
 
 // maxRetryAfter caps an absurd Retry-After, in seconds.
 const maxRetryAfter = 3600
-
-// Error is a non-2xx answer from the REST API.
-type Error struct {
-	Status     int
-	Code       string
-	Message    string
-	RetryAfter time.Duration
-}
-
-// Error describes the answer.
-func (e *Error) Error() string {
-	s := "genesys: HTTP " + strconv.Itoa(e.Status)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
 
 // Channel is a notification channel as the API returns it.
 type Channel struct {
@@ -57,15 +40,22 @@ type TopicState struct {
 // Rejected reports whether the server refused the topic.
 func (t TopicState) Rejected() bool { return t.State == "Rejected" }
 
-// API is a client of the channel and subscription endpoints.
+// API is a client of the REST endpoints. Every call draws from Budget,
+// waits out a 429's Retry-After for every call, and answers a 401 by
+// fetching a fresh token and trying once more; a second 401 is
+// wire.ErrUnauthorized.
 type API struct {
 	// Base is the API base URL without the /api/v2 suffix,
 	// such as https://api.mypurecloud.com.
 	Base string
 	// HTTP sends the requests.
 	HTTP *http.Client
-	// Token returns the bearer token to send.
-	Token func(ctx context.Context) (string, error)
+	// Tokens gives the bearer token to send.
+	Tokens wire.Tokens
+	// Budget paces the calls.
+	Budget wire.Budget
+	// Clock dates Retry-After headers.
+	Clock clock.Clock
 }
 
 // CreateChannel creates a new notification channel.
@@ -125,23 +115,44 @@ func ParseTopicStates(data []byte) ([]TopicState, error) {
 
 // do sends one request and returns the body of a 2xx answer.
 func (a *API) do(ctx context.Context, method, path string, in any) ([]byte, error) {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return nil, err
 		}
-		body = bytes.NewReader(b)
+	}
+	data, err := a.once(ctx, method, path, body)
+	var he *wire.HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusUnauthorized {
+		return data, err
+	}
+	a.Tokens.Invalidate()
+	data, err = a.once(ctx, method, path, body)
+	if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
+		return nil, fmt.Errorf("%w: %w", wire.ErrUnauthorized, err)
+	}
+	return data, err
+}
+
+// once sends one request within the budget.
+func (a *API) once(ctx context.Context, method, path string, in []byte) ([]byte, error) {
+	if err := a.Budget.Wait(ctx); err != nil {
+		return nil, err
+	}
+	var body io.Reader
+	if in != nil {
+		body = bytes.NewReader(in)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.Base+path, body)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := a.Token(ctx)
+	tok, err := a.Tokens.Token(0)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -156,7 +167,11 @@ func (a *API) do(ctx context.Context, method, path string, in any) ([]byte, erro
 		return nil, fmt.Errorf("genesys: %s %s: reading response: %w", method, req.URL.Path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, DecodeError(resp.StatusCode, resp.Header.Get("Retry-After"), data)
+		e := DecodeError(resp.StatusCode, resp.Header.Get("Retry-After"), data, a.Clock.Now())
+		if e.Status == http.StatusTooManyRequests {
+			a.Budget.Pause(e.RetryAfter)
+		}
+		return nil, e
 	}
 	return data, nil
 }
@@ -164,8 +179,8 @@ func (a *API) do(ctx context.Context, method, path string, in any) ([]byte, erro
 // DecodeError builds the Error of a non-2xx response from its status, its
 // Retry-After header and its body. A body that is not the documented JSON
 // still yields an Error with the status.
-func DecodeError(status int, retryAfter string, body []byte) *Error {
-	e := &Error{Status: status}
+func DecodeError(status int, retryAfter string, body []byte, now time.Time) *wire.HTTPError {
+	e := &wire.HTTPError{Status: status}
 	var b struct {
 		Message string `json:"message"`
 		Code    string `json:"code"`
@@ -173,7 +188,7 @@ func DecodeError(status int, retryAfter string, body []byte) *Error {
 	if json.Unmarshal(body, &b) == nil {
 		e.Code, e.Message = b.Code, b.Message
 	}
-	e.RetryAfter = parseRetryAfter(retryAfter, time.Now())
+	e.RetryAfter = parseRetryAfter(retryAfter, now)
 	return e
 }
 

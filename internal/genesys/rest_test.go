@@ -31,11 +31,11 @@ func TestParseTopicStates(t *testing.T) {
 }
 
 func TestDecodeError(t *testing.T) {
-	e := DecodeError(429, "7", []byte(`{"message":"Rate limit exceeded","code":"too.many.requests.retry.after","status":429}`))
+	e := DecodeError(429, "7", []byte(`{"message":"Rate limit exceeded","code":"too.many.requests.retry.after","status":429}`), time.Now())
 	if e.Status != 429 || e.Code != "too.many.requests.retry.after" || e.Message != "Rate limit exceeded" || e.RetryAfter != 7*time.Second {
 		t.Fatalf("DecodeError = %+v", e)
 	}
-	if e := DecodeError(502, "", []byte(`<html>bad gateway</html>`)); e.Status != 502 || e.Code != "" {
+	if e := DecodeError(502, "", []byte(`<html>bad gateway</html>`), time.Now()); e.Status != 502 || e.Code != "" {
 		t.Fatalf("non-JSON body: %+v", e)
 	}
 	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
@@ -70,7 +70,7 @@ func FuzzParseREST(f *testing.F) {
 				}
 			}
 		}
-		if e := DecodeError(500, retryAfter, body); e.Status != 500 || e.RetryAfter < 0 || e.RetryAfter > time.Hour {
+		if e := DecodeError(500, retryAfter, body, time.Now()); e.Status != 500 || e.RetryAfter < 0 || e.RetryAfter > time.Hour {
 			t.Fatalf("DecodeError = %+v", e)
 		}
 	})
