@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/oauth2"
 
 	notify "github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/internal/clock"
 	"github.com/gcnotify/notify/internal/genesys"
+	"github.com/gcnotify/notify/internal/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -149,12 +152,29 @@ func newServer(t *testing.T, status int, answer string) *server {
 }
 
 func (s *server) api() *genesys.API {
-	return &genesys.API{
-		Base:  s.URL,
-		HTTP:  s.Client(),
-		Token: func(context.Context) (string, error) { return "tok", nil },
-	}
+	return &genesys.API{Base: s.URL, HTTP: s.Client(), Tokens: &staticTokens{tok: "tok"}, Budget: unlimited{}, Clock: clock.Real}
 }
+
+// staticTokens always gives the same token, or err.
+type staticTokens struct {
+	tok string
+	err error
+}
+
+func (s *staticTokens) Token(time.Duration) (*oauth2.Token, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &oauth2.Token{AccessToken: s.tok}, nil
+}
+
+func (s *staticTokens) Invalidate() {}
+
+// unlimited is a budget that never waits.
+type unlimited struct{}
+
+func (unlimited) Wait(ctx context.Context) error { return ctx.Err() }
+func (unlimited) Pause(time.Duration)            {}
 
 // only returns the one request the server got.
 func (s *server) only(t *testing.T) (*http.Request, []byte) {
@@ -394,7 +414,7 @@ func TestReadStateErrors(t *testing.T) {
 	s := newServer(t, 429, `{"message":"Rate limit exceeded","code":"too.many.requests.retry.after","status":429}`)
 	s.header.Set("Retry-After", "3")
 	_, err := s.api().ReadState(ctx, genesys.PresenceReader, []string{"u1"})
-	var e *genesys.Error
+	var e *wire.HTTPError
 	if !errors.As(err, &e) || e.Status != 429 || e.RetryAfter != 3*time.Second || e.Code != "too.many.requests.retry.after" {
 		t.Fatalf("429: %v (%+v)", err, e)
 	}
@@ -423,7 +443,7 @@ func TestReadStateTokenError(t *testing.T) {
 	s := newServer(t, 200, `[]`)
 	api := s.api()
 	boom := errors.New("no token")
-	api.Token = func(context.Context) (string, error) { return "", boom }
+	api.Tokens = &staticTokens{err: boom}
 	if _, err := api.ReadState(context.Background(), genesys.PresenceReader, []string{"u1"}); !errors.Is(err, boom) {
 		t.Fatalf("ReadState = %v", err)
 	}
