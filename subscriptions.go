@@ -42,10 +42,8 @@ func (c *Client) checkTopic(t string) error {
 		return bad("a topic has no spaces or control characters")
 	}
 	if c.cfg.tokenFrameURL != "" {
-		// Token-frame servers name their topics as they like: paths such
-		// as "/users/{id}/presence", or Genesys names.
-		if strings.HasPrefix(t, "/") && slices.Contains(strings.Split(t[1:], "/"), "") {
-			return bad("a token-frame path has no empty segments")
+		if !strings.HasPrefix(t, "/") || slices.Contains(strings.Split(t[1:], "/"), "") || strings.ContainsAny(t, "?&") {
+			return bad(`token-frame topics are paths of non-empty segments, such as "/users/{id}/presence"`)
 		}
 		return nil
 	}
