@@ -40,6 +40,9 @@ type protocol struct {
 	options func(srv *notifytest.Server) []notify.Option
 	// conn is the server's id of the client's newest connection.
 	conn func(t *testing.T, srv *notifytest.Server, c notify.Connected) string
+	// topic names, in this protocol's grammar, the topic that Genesys
+	// calls genesysName ("v2.users.u1.presence").
+	topic func(genesysName string) string
 }
 
 var (
@@ -47,6 +50,7 @@ var (
 		name:    "genesys",
 		options: func(srv *notifytest.Server) []notify.Option { return []notify.Option{notify.WithAPIBaseURL(srv.URL())} },
 		conn:    func(_ *testing.T, _ *notifytest.Server, c notify.Connected) string { return c.ChannelID },
+		topic:   func(genesysName string) string { return genesysName },
 	}
 	tokenFrameProtocol = protocol{
 		name: "tokenframe",
@@ -60,8 +64,16 @@ var (
 			}
 			return conns[len(conns)-1].ID
 		},
+		topic: pathTopic,
 	}
 )
+
+// pathTopic turns a Genesys topic name into its token-frame path:
+// "v2.users.u1.presence" is "/users/u1/presence". Combined topics
+// ("?a&b") have no path form.
+func pathTopic(genesysName string) string {
+	return "/" + strings.ReplaceAll(strings.TrimPrefix(genesysName, "v2."), ".", "/")
+}
 
 // forBoth runs a behaviour test against each protocol.
 func forBoth(t *testing.T, test func(t *testing.T, p protocol)) {
@@ -180,7 +192,7 @@ func TestConnectSubscribeReceive(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: 50 * time.Millisecond})
 		h := start(t, p, srv)
-		topics := []string{"v2.users.u1.presence", "v2.routing.queues.q1.conversations"}
+		topics := []string{p.topic("v2.users.u1.presence"), p.topic("v2.routing.queues.q1.conversations")}
 		if err := h.c.Subscribe(t.Context(), topics...); err != nil {
 			t.Fatal(err)
 		}
@@ -214,31 +226,66 @@ func TestSubscribeAndUnsubscribeWhileConnected(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{})
 		h := start(t, p, srv)
-		if err := h.c.Subscribe(t.Context(), "v2.users.a.presence"); err != nil {
+		a, b := p.topic("v2.users.a.presence"), p.topic("v2.users.b.presence")
+		if err := h.c.Subscribe(t.Context(), a); err != nil {
 			t.Fatal(err)
 		}
 		c := await[notify.Connected](h)
-		if err := h.c.Subscribe(t.Context(), "v2.users.b.presence", "v2.users.c.presence", "v2.users.b.presence"); err != nil {
+		if err := h.c.Subscribe(t.Context(), b, p.topic("v2.users.c.presence"), b); err != nil {
 			t.Fatal(err)
 		}
 		h.checkServerSet(c)
 		if got := h.c.Topics(); len(got) != 3 {
 			t.Fatalf("Topics() = %v", got)
 		}
-		h.publishAndReceive("v2.users.b.presence", 3, map[string]bool{})
+		h.publishAndReceive(b, 3, map[string]bool{})
 
-		if err := h.c.Unsubscribe(t.Context(), "v2.users.a.presence", "v2.users.unknown.presence"); err != nil {
+		if err := h.c.Unsubscribe(t.Context(), a, p.topic("v2.users.unknown.presence")); err != nil {
 			t.Fatal(err)
 		}
 		h.checkServerSet(c)
-		if _, delivered := srv.Publish("v2.users.a.presence", 1); delivered != 0 {
+		if _, delivered := srv.Publish(a, 1); delivered != 0 {
 			t.Fatal("unsubscribed topic still delivered")
 		}
-		for _, bad := range []string{"", "v2.users.a presence", "v2.users.\n"} {
+		for _, bad := range []string{"", p.topic("v2.users.a presence"), p.topic("v2.users.\n")} {
 			if err := h.c.Subscribe(t.Context(), bad); !errors.Is(err, notify.ErrInvalidTopic) {
 				t.Errorf("Subscribe(%q) = %v, want ErrInvalidTopic", bad, err)
 			}
 		}
+
+		// Each protocol refuses the other's style and malformed names,
+		// naming the topic, and a call with one bad topic changes nothing.
+		malformed := map[string][]string{
+			"genesys": {
+				"v2.users..presence", // notify.UserPresenceTopic("")
+				"no-dots-at-all",
+				"/users/u1/presence",
+				"v2.users.u1?",
+				"v2.users.u1?presence&",
+			},
+			"tokenframe": {
+				"v2.users.u1.presence",
+				"/users//presence",
+				"users/u1",
+			},
+		}[p.name]
+		if len(malformed) == 0 {
+			t.Fatalf("no malformed topics for protocol %s", p.name)
+		}
+		before := h.c.Topics()
+		for _, bad := range malformed {
+			if err := h.c.Subscribe(t.Context(), p.topic("v2.users.d.presence"), bad); !errors.Is(err, notify.ErrInvalidTopic) || !strings.Contains(err.Error(), bad) {
+				t.Errorf("Subscribe(%q) = %v, want ErrInvalidTopic naming the topic", bad, err)
+			}
+			if err := h.c.Unsubscribe(t.Context(), b, bad); !errors.Is(err, notify.ErrInvalidTopic) || !strings.Contains(err.Error(), bad) {
+				t.Errorf("Unsubscribe(%q) = %v, want ErrInvalidTopic naming the topic", bad, err)
+			}
+		}
+		if got := h.c.Topics(); !slices.Equal(got, before) {
+			t.Fatalf("Topics() = %v after refused calls, want %v", got, before)
+		}
+		h.checkServerSet(c)
+
 		if stats := srv.Stats(); stats.DuplicateSubscribes != 0 {
 			t.Fatalf("%d duplicate subscriptions", stats.DuplicateSubscribes)
 		}
@@ -258,7 +305,7 @@ func TestRejectedTopicsAreReportedAndRemoved(t *testing.T) {
 		h := start(t, p, srv)
 		// Applied at once if the client is connected already, else with
 		// the replay: the verdict is an error or an event, and always an event.
-		err := h.c.Subscribe(t.Context(), "v2.users.a.presence", "v2.users.a.workforcemanagement.adherence")
+		err := h.c.Subscribe(t.Context(), p.topic("v2.users.a.presence"), p.topic("v2.users.a.workforcemanagement.adherence"))
 		if err != nil && !errors.Is(err, notify.ErrRejected) {
 			t.Fatal(err)
 		}
@@ -274,7 +321,7 @@ func TestRejectedTopicsAreReportedAndRemoved(t *testing.T) {
 				t.Fatalf("unexpected %T %+v", ev, ev)
 			}
 		}
-		if r.Topic != "v2.users.a.workforcemanagement.adherence" || r.Reason == "" {
+		if r.Topic != p.topic("v2.users.a.workforcemanagement.adherence") || r.Reason == "" {
 			t.Fatalf("Rejected = %+v", r)
 		}
 		if p.name == "genesys" && !slices.Equal(r.MissingPermissions, []string{"wfm:agentAdherence:notify"}) {
@@ -282,15 +329,16 @@ func TestRejectedTopicsAreReportedAndRemoved(t *testing.T) {
 		}
 		h.checkServerSet(c)
 
-		err = h.c.Subscribe(t.Context(), "v2.users.b.workforcemanagement.adherence", "v2.users.b.presence")
-		if !errors.Is(err, notify.ErrRejected) || !strings.Contains(err.Error(), "v2.users.b.workforcemanagement.adherence") {
+		refused := p.topic("v2.users.b.workforcemanagement.adherence")
+		err = h.c.Subscribe(t.Context(), refused, p.topic("v2.users.b.presence"))
+		if !errors.Is(err, notify.ErrRejected) || !strings.Contains(err.Error(), refused) {
 			t.Fatalf("Subscribe = %v, want ErrRejected naming the topic", err)
 		}
-		if r := await[notify.Rejected](h); r.Topic != "v2.users.b.workforcemanagement.adherence" {
+		if r := await[notify.Rejected](h); r.Topic != refused {
 			t.Fatalf("Rejected = %+v", r)
 		}
 		h.checkServerSet(c)
-		if want := []string{"v2.users.a.presence", "v2.users.b.presence"}; !slices.Equal(h.c.Topics(), want) {
+		if want := []string{p.topic("v2.users.a.presence"), p.topic("v2.users.b.presence")}; !slices.Equal(h.c.Topics(), want) {
 			t.Fatalf("Topics() = %v, want %v", h.c.Topics(), want)
 		}
 	})
@@ -311,8 +359,8 @@ func TestRecoversFromRepeatedFaults(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				srv := newServer(t, notifytest.Config{})
 				h := start(t, p, srv)
-				topic := "v2.users.u.presence"
-				if err := h.c.Subscribe(t.Context(), topic, "v2.users.v.presence"); err != nil {
+				topic := p.topic("v2.users.u.presence")
+				if err := h.c.Subscribe(t.Context(), topic, p.topic("v2.users.v.presence")); err != nil {
 					t.Fatal(err)
 				}
 				first := await[notify.Connected](h)
@@ -334,7 +382,7 @@ func TestRecoversFromRepeatedFaults(t *testing.T) {
 					h.checkServerSet(c)
 					h.publishAndReceive(topic, 5, seen)
 					if round%5 == 0 {
-						extra := fmt.Sprintf("v2.users.r%d.presence", round)
+						extra := p.topic(fmt.Sprintf("v2.users.r%d.presence", round))
 						if err := h.c.Subscribe(t.Context(), extra); err != nil {
 							t.Fatal(err)
 						}
@@ -356,7 +404,8 @@ func TestStalledSocketIsReplaced(t *testing.T) {
 		const hb = 200 * time.Millisecond
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: 30 * time.Millisecond})
 		h := start(t, p, srv, notify.WithHeartbeatTimeout(hb))
-		if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		topic := p.topic("v2.users.u.presence")
+		if err := h.c.Subscribe(t.Context(), topic); err != nil {
 			t.Fatal(err)
 		}
 		await[notify.Connected](h)
@@ -371,7 +420,7 @@ func TestStalledSocketIsReplaced(t *testing.T) {
 			t.Fatalf("stalled socket replaced after %v, want within a few heartbeat timeouts", el)
 		}
 		h.checkServerSet(c)
-		h.publishAndReceive("v2.users.u.presence", 3, map[string]bool{})
+		h.publishAndReceive(topic, 3, map[string]bool{})
 	})
 }
 
@@ -399,14 +448,15 @@ func TestGarbageFrameIsSkipped(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{})
 		h := start(t, p, srv)
-		if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		topic := p.topic("v2.users.u.presence")
+		if err := h.c.Subscribe(t.Context(), topic); err != nil {
 			t.Fatal(err)
 		}
 		id := p.conn(t, srv, await[notify.Connected](h))
 		for _, g := range []string{`not json`, `{"topicName":`, `{"eventBody":{}}`, `[]`, `{"topicName":7}`, `{"event":""}`} {
 			srv.SendRaw(id, []byte(g))
 		}
-		h.publishAndReceive("v2.users.u.presence", 3, map[string]bool{})
+		h.publishAndReceive(topic, 3, map[string]bool{})
 	})
 }
 
@@ -414,16 +464,17 @@ func TestOversizedFrameReconnects(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{})
 		h := start(t, p, srv, notify.WithReadLimit(4096))
-		if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		topic := p.topic("v2.users.u.presence")
+		if err := h.c.Subscribe(t.Context(), topic); err != nil {
 			t.Fatal(err)
 		}
 		await[notify.Connected](h)
-		srv.Publish("v2.users.u.presence", map[string]string{"big": strings.Repeat("x", 8192)})
+		srv.Publish(topic, map[string]string{"big": strings.Repeat("x", 8192)})
 		if d := await[notify.Disconnected](h); d.Err == nil {
 			t.Fatal("oversized frame: Disconnected without error")
 		}
 		await[notify.Connected](h)
-		h.publishAndReceive("v2.users.u.presence", 2, map[string]bool{})
+		h.publishAndReceive(topic, 2, map[string]bool{})
 	})
 }
 
@@ -431,13 +482,14 @@ func TestSlowConsumerGetsDroppedCount(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
 		h := start(t, p, srv, notify.WithEventBuffer(4))
-		if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		topic := p.topic("v2.users.u.presence")
+		if err := h.c.Subscribe(t.Context(), topic); err != nil {
 			t.Fatal(err)
 		}
 		await[notify.Connected](h)
 		const n = 200
 		for i := range n {
-			srv.Publish("v2.users.u.presence", i)
+			srv.Publish(topic, i)
 		}
 		delivered, dropped, last := 0, 0, -1
 		for delivered+dropped < n {
@@ -537,7 +589,7 @@ func TestCloseDuringBackoffIsPrompt(t *testing.T) {
 		if _, open := <-h.c.Events(); open {
 			t.Fatal("Events() still open after Close")
 		}
-		if err := h.c.Subscribe(t.Context(), "v2.users.u.presence"); !errors.Is(err, notify.ErrClosed) {
+		if err := h.c.Subscribe(t.Context(), p.topic("v2.users.u.presence")); !errors.Is(err, notify.ErrClosed) {
 			t.Fatalf("Subscribe after Close = %v", err)
 		}
 	})

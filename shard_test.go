@@ -12,10 +12,11 @@ import (
 	"github.com/gcnotify/notify/notifytest"
 )
 
-func numbered(n int) []string {
+// numbered returns n presence topics of protocol p, sorted.
+func numbered(p protocol, n int) []string {
 	topics := make([]string, n)
 	for i := range topics {
-		topics[i] = fmt.Sprintf("v2.users.%05d.presence", i)
+		topics[i] = p.topic(fmt.Sprintf("v2.users.%05d.presence", i))
 	}
 	return topics
 }
@@ -63,7 +64,7 @@ func TestLargeSetIsShardedOverChannels(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
 		h := start(t, p, srv)
-		topics := numbered(2500)
+		topics := numbered(p, 2500)
 		if err := h.c.Subscribe(t.Context(), topics...); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func TestTopicLimitIsNineteenChannels(t *testing.T) {
 	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
 	h := start(t, genesysProtocol, srv)
 	await[notify.Connected](h)
-	topics := numbered(notify.MaxTopics)
+	topics := numbered(h.p, notify.MaxTopics)
 	start := time.Now()
 	if err := h.c.Subscribe(t.Context(), topics...); err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func TestTopicLimitIsNineteenChannels(t *testing.T) {
 	if got := serverTopics(t, genesysProtocol, srv, chans); len(got) != notify.MaxTopics {
 		t.Fatalf("server holds %d topics", len(got))
 	}
-	if err := h.c.Subscribe(t.Context(), "v2.users.one-too-many.presence"); !errors.Is(err, notify.ErrTooManyTopics) {
+	if err := h.c.Subscribe(t.Context(), h.p.topic("v2.users.one-too-many.presence")); !errors.Is(err, notify.ErrTooManyTopics) {
 		t.Fatalf("Subscribe past %d = %v", notify.MaxTopics, err)
 	}
 	if got := len(h.c.Topics()); got != notify.MaxTopics {
@@ -117,7 +118,7 @@ func TestShrinkingMovesTopicsWithoutGap(t *testing.T) {
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
 		h := start(t, p, srv, notify.WithEventBuffer(1<<16))
 		await[notify.Connected](h)
-		topics := numbered(2500)
+		topics := numbered(p, 2500)
 		if err := h.c.Subscribe(t.Context(), topics...); err != nil {
 			t.Fatal(err)
 		}

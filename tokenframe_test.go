@@ -126,7 +126,7 @@ func TestTokenNeverInLogsOrErrors(t *testing.T) {
 		}
 		h := &harness{t: t, p: p, srv: srv, c: c, runErr: make(chan error, 1)}
 		go func() { h.runErr <- c.Run(t.Context()) }()
-		if err := c.Subscribe(t.Context(), "v2.users.u.presence"); err != nil {
+		if err := c.Subscribe(t.Context(), p.topic("v2.users.u.presence")); err != nil {
 			t.Fatal(err)
 		}
 		var texts []string
