@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -195,25 +197,51 @@ func TestSocketClosing(t *testing.T) {
 }
 
 func TestTokenRevoked(t *testing.T) {
+	const creator, refreshed = "creator-5f3a", "refreshed-5f3a"
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
-	ch := h.create(token)
+	ch := h.create(creator)
 	c := h.dial(ch)
 	<-h.srv.Sockets()
+	// A refreshed token used on the channel is revoked too.
+	resp, _ := h.do(refreshed, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD with a refreshed token: status %d", resp.StatusCode)
+	}
+	other := h.create("other") // a token that has nothing to do with it
 
 	h.srv.TokenRevoked(ch.ID)
 	e := read(t, c)
 	var body systemBody
 	decode(t, e.EventBody, &body)
-	if e.TopicName != "v2.system.token_revoked."+ch.ID || body.ChannelID != ch.ID || body.Message == "" {
+	if e.TopicName != "v2.system.token_revoked."+ch.ID || body.ChannelID != ch.ID || body.Message == "" ||
+		body.SystemTopicType != "token_revoked" {
 		t.Fatalf("got %s, want token_revoked", e.raw)
 	}
 	if err := readErr(t, c); websocket.CloseStatus(err) != 4001 {
 		t.Errorf("got %v, want close status 4001", err)
 	}
-	resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	resp, _ = h.do("fresh", http.MethodHead, channelsPath+"/"+ch.ID, "")
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("HEAD revoked channel: status %d", resp.StatusCode)
 	}
+
+	// Revocation sticks: the creating and the last used tokens stay
+	// refused, on REST and on token-frame sockets.
+	for _, tok := range []string{creator, refreshed} {
+		for range 2 {
+			resp, body := h.do(tok, http.MethodPost, channelsPath, "")
+			checkError(t, resp, body, http.StatusUnauthorized, "bad.credentials")
+		}
+		tc := h.tfDial()
+		tfWrite(t, tc, map[string]string{"access_token": tok})
+		expectRefusal(t, tc, tok)
+	}
+	// Other tokens and tokens seen later are accepted.
+	if resp, _ := h.do("other", http.MethodHead, channelsPath+"/"+other.ID, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD with another token: status %d", resp.StatusCode)
+	}
+	h.create("fresh")
+	h.tfConnect("fresh")
 }
 
 func TestSendRaw(t *testing.T) {
@@ -231,54 +259,97 @@ func TestSendRaw(t *testing.T) {
 	}
 }
 
+// live returns the ids of the live channels. Unlike a REST request, it
+// does not count as a use of the channels.
+func live(h *harness) map[string]bool {
+	out := map[string]bool{}
+	for _, ch := range h.srv.Channels() {
+		out[ch.ID] = true
+	}
+	return out
+}
+
+// checkLive fails unless exactly the channels want are live.
+func checkLive(t *testing.T, h *harness, want ...channelInfo) {
+	t.Helper()
+	got := live(h)
+	for _, ch := range want {
+		if !got[ch.ID] {
+			t.Errorf("channel %s evicted", ch.ID)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d live channels, want %d", len(got), len(want))
+	}
+}
+
 func TestMaxChannelsEvictsOldestUnconnected(t *testing.T) {
-	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	// Tokens "a…" belong to one app, "b…" to another.
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, App: func(tok string) string { return tok[:1] }})
 	var chans []channelInfo
-	for range 20 {
-		chans = append(chans, h.create(token))
+	for i := range 20 {
+		chans = append(chans, h.create("a"+strconv.Itoa(i%3))) // the app's tokens share the limit
 	}
 	h.dial(chans[0])
 	h.dial(chans[1])
 	<-h.srv.Sockets()
 	<-h.srv.Sockets()
-	other := h.create("other") // other tokens do not count
+	other := h.create("b") // other apps do not count
 
-	h.create(token)
-	resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+chans[2].ID, "")
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("oldest unconnected channel not evicted")
-	}
-	for _, id := range []string{chans[0].ID, chans[1].ID, chans[3].ID, other.ID} {
-		resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+id, "")
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("channel %s evicted", id)
-		}
-	}
-	if n := len(h.srv.Channels()); n != 21 {
-		t.Errorf("%d channels, want 21", n)
-	}
+	created := h.create("a-new")
+	checkLive(t, h, append(append(slices.Clone(chans[:2]), chans[3:]...), other, created)...)
 }
 
+// By default every token belongs to one app: fresh tokens do not get
+// fresh room.
+func TestMaxChannelsDefaultOneApp(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 2})
+	h.create("t1")
+	b := h.create("t2")
+	c := h.create("t3")
+	checkLive(t, h, b, c)
+}
+
+// The victim is the unconnected channel used least recently, not the
+// oldest: REST requests and socket closes count as uses.
+func TestMaxChannelsEvictsLeastRecentlyUsed(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 3})
+	a, b := h.create(token), h.create(token)
+	h.create(token)  // the victim
+	h.put(a.ID, "x") // a used after it
+	cb := h.dial(b)
+	nextSocket(t, h.srv)
+	cb.Close(websocket.StatusNormalClosure, "") // b used last
+	waitFor(t, "b disconnected", func() bool { return h.srv.Stats().Open == 0 })
+
+	d := h.create(token)
+	checkLive(t, h, a, b, d)
+
+	// HEAD is a use too: now b is the least recently used.
+	for _, ch := range []channelInfo{d, a} {
+		h.doStatus(http.StatusOK, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	}
+	e := h.create(token)
+	checkLive(t, h, a, d, e)
+}
+
+// When every channel has a socket, the least recently used one is evicted,
+// and its socket is told.
 func TestMaxChannelsAllConnected(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 2})
 	a, b := h.create(token), h.create(token)
-	ca := h.dial(a)
-	h.dial(b)
+	h.dial(a)
+	cb := h.dial(b)
 	<-h.srv.Sockets()
 	<-h.srv.Sockets()
+	h.put(a.ID, "t") // a used after b
 
 	c := h.create(token)
-	if e := read(t, ca); e.TopicName != "v2.system.no_longer_subscribed."+a.ID {
+	if e := read(t, cb); e.TopicName != "v2.system.no_longer_subscribed."+b.ID {
 		t.Fatalf("got %s, want no_longer_subscribed", e.raw)
 	}
-	readErr(t, ca)
-	var ids []string
-	for _, ch := range h.srv.Channels() {
-		ids = append(ids, ch.ID)
-	}
-	if len(ids) != 2 || ids[0] != b.ID || ids[1] != c.ID {
-		t.Errorf("channels %v, want %s and %s", ids, b.ID, c.ID)
-	}
+	readErr(t, cb)
+	checkLive(t, h, a, c)
 }
 
 func TestCloseServer(t *testing.T) {
