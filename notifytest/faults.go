@@ -288,6 +288,9 @@ func (s *Server) SocketClosingAll() {
 func (s *Server) warnClosing(sk *socket) {
 	sk.send(socketClosingFrame(s.origin(sk.id)))
 	d := s.cfg.SocketClosingDelay
+	s.mu.Lock()
+	hook := s.hookWarnDone
+	s.mu.Unlock()
 	s.spawn(func() {
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -296,6 +299,9 @@ func (s *Server) warnClosing(sk *socket) {
 			s.retire(sk, nil, websocket.StatusGoingAway, "socket closing")
 		case <-sk.gone:
 		case <-s.done:
+		}
+		if hook != nil {
+			hook(sk.id)
 		}
 	})
 }

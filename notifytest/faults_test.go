@@ -143,15 +143,7 @@ func TestEvict(t *testing.T) {
 	h.put(ch.ID, "t")
 
 	h.srv.Evict(ch.ID)
-	e := read(t, c)
-	if e.TopicName != "v2.system.no_longer_subscribed."+ch.ID || e.Version != "2" {
-		t.Fatalf("got %s, want no_longer_subscribed", e.raw)
-	}
-	var body systemBody
-	decode(t, e.EventBody, &body)
-	if body.ChannelID != ch.ID || body.Message == "" || body.SystemTopicType != "no_longer_subscribed" {
-		t.Errorf("eventBody %s", e.EventBody)
-	}
+	checkSystem(t, read(t, c), "v2.system.no_longer_subscribed."+ch.ID, "no_longer_subscribed", ch.ID)
 	if err := readErr(t, c); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Errorf("got %v, want a normal close", err)
 	}
@@ -174,6 +166,22 @@ func TestEvict(t *testing.T) {
 	h.srv.Evict("streaming-0-unknown") // no-op
 }
 
+// checkSystem checks that e is the system message kind about the channel,
+// with every field of a Genesys system message.
+func checkSystem(t *testing.T, e event, topic, kind, channelID string) {
+	t.Helper()
+	if e.TopicName != topic || e.Version != "2" {
+		t.Fatalf("got %s, want %s", e.raw, topic)
+	}
+	var b systemBody
+	decode(t, e.EventBody, &b)
+	if b.ChannelID != channelID || b.SystemTopicType != kind || b.CorrelationID == "" ||
+		b.OrganizationID == "" || b.UserID == nil || b.OAuthClientID != "notifytest-client" ||
+		b.Reason == "" || b.Message == "" || b.Data == nil {
+		t.Errorf("eventBody %s, want every field of a %s message about %s", e.EventBody, kind, channelID)
+	}
+}
+
 func TestSocketClosing(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	ch := h.create(token)
@@ -181,19 +189,142 @@ func TestSocketClosing(t *testing.T) {
 	<-h.srv.Sockets()
 
 	h.srv.SocketClosing(ch.ID)
-	e := read(t, c)
-	var body systemBody
-	decode(t, e.EventBody, &body)
-	if e.TopicName != "v2.system.socket_closing" || e.Version != "2" ||
-		body.ChannelID != ch.ID || body.SystemTopicType != "socket_closing" ||
-		body.CorrelationID == "" || body.Reason == "" || body.Message == "" {
-		t.Fatalf("got %s, want socket_closing", e.raw)
-	}
-	// The socket stays open.
+	checkSystem(t, read(t, c), "v2.system.socket_closing", "socket_closing", ch.ID)
+	// The socket is still served until the delay (a minute by default).
 	ping(t, c)
 	if e := read(t, c); string(e.EventBody) != `{"message":"pong"}` {
 		t.Errorf("got %s, want a pong", e.raw)
 	}
+}
+
+// A client that ignores the warning loses its socket; its channel and
+// subscriptions remain.
+func TestSocketClosingCloses(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, SocketClosingDelay: 20 * time.Millisecond})
+	ch := h.create(token)
+	h.put(ch.ID, "t")
+	c := h.dial(ch)
+	<-h.srv.Sockets()
+
+	h.srv.SocketClosing(ch.ID)
+	checkSystem(t, read(t, c), "v2.system.socket_closing", "socket_closing", ch.ID)
+	if err := readErr(t, c); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("got %v, want close status 1001", err)
+	}
+	waitFor(t, "the socket to close", func() bool { return h.srv.Stats().Open == 0 })
+	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{"t"}) {
+		t.Fatalf("subscriptions %v, want [t]", got)
+	}
+	c2 := h.dial(ch)
+	if err := h.srv.WaitSubscribed(t.Context(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := h.srv.Publish("t", 1); n != 1 {
+		t.Fatalf("delivered %d to the new socket, want 1", n)
+	}
+	if e := readEvent(t, c2); string(e.EventBody) != "1" {
+		t.Errorf("got %s", e.raw)
+	}
+}
+
+// The delayed close is for the warned socket only: a client that
+// reconnected to its channel keeps the new socket.
+func TestSocketClosingSparesNewSocket(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, SocketClosingDelay: 20 * time.Millisecond})
+	warnDone := make(chan string, 1)
+	notifytest.SetWarnHook(h.srv, func(id string) { warnDone <- id })
+	ch := h.create(token)
+	old := h.dial(ch)
+	nextSocket(t, h.srv)
+	h.srv.SocketClosing(ch.ID)
+	read(t, old)
+	c := h.dial(ch) // replaces the warned socket, before or after its close
+	nextSocket(t, h.srv)
+	readErr(t, old)
+	select {
+	case <-warnDone:
+	case <-time.After(timeout):
+		t.Fatal("the warned socket's wait did not end")
+	}
+	ping(t, c)
+	if e := read(t, c); string(e.EventBody) != `{"message":"pong"}` {
+		t.Fatalf("got %s, want a pong on the new socket", e.raw)
+	}
+}
+
+// SocketClosingAll warns every channel socket at once and closes them
+// all; token-frame sockets are not affected.
+func TestSocketClosingAll(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, SocketClosingDelay: 20 * time.Millisecond})
+	var chans []channelInfo
+	var conns []*websocket.Conn
+	for range 3 {
+		ch := h.create(token)
+		chans = append(chans, ch)
+		conns = append(conns, h.dial(ch))
+		nextSocket(t, h.srv)
+	}
+	tf := h.tfConnect(token)
+	tfSubscribe(t, tf, "t")
+
+	h.srv.SocketClosingAll()
+	for i, c := range conns {
+		checkSystem(t, read(t, c), "v2.system.socket_closing", "socket_closing", chans[i].ID)
+	}
+	for _, c := range conns {
+		if err := readErr(t, c); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("got %v, want close status 1001", err)
+		}
+	}
+	waitFor(t, "only the token-frame socket open", func() bool { return h.srv.Stats().Open == 1 })
+	if _, n := h.srv.Publish("t", 1); n != 1 {
+		t.Fatalf("delivered %d to the token-frame socket, want 1", n)
+	}
+	if m := tfRead(t, tf); string(m.raw) != `{"event":"t","data":1}` {
+		t.Errorf("got %s", m.raw)
+	}
+	if n := len(h.srv.Channels()); n != 3 {
+		t.Errorf("%d channels, want 3: the channels remain", n)
+	}
+}
+
+// checkErrorBody checks that body is the Genesys error body with status.
+func checkErrorBody(t *testing.T, body []byte, status int) {
+	t.Helper()
+	var e errorBody
+	decode(t, body, &e)
+	if e.Status != status || e.Code == "" || e.Message == "" || e.ContextID == "" || e.Details == nil || e.Errors == nil {
+		t.Errorf("body %s, want the error body with status %d", body, status)
+	}
+}
+
+func TestFailUpgrades(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	h.srv.FailUpgrades(2, http.StatusServiceUnavailable)
+	for _, u := range []string{ch.ConnectURI, h.srv.TokenFrameURL()} {
+		_, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: h.hc})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("dial %s: %v, %v, want 503", u, resp, err)
+		}
+		body, _ := readAll(resp)
+		checkErrorBody(t, body, http.StatusServiceUnavailable)
+	}
+	if s := h.srv.Stats(); s.Sockets != 0 {
+		t.Errorf("%d sockets accepted", s.Sockets)
+	}
+	// REST is not affected, and the next upgrades succeed.
+	h.put(ch.ID, "t")
+	h.dial(ch)
+	h.tfConnect(token)
+
+	// n <= 0 cancels.
+	h.srv.FailUpgrades(5, http.StatusTooManyRequests)
+	h.srv.FailUpgrades(0, http.StatusTooManyRequests)
+	h.dial(ch)
 }
 
 func TestTokenRevoked(t *testing.T) {
@@ -210,13 +341,7 @@ func TestTokenRevoked(t *testing.T) {
 	other := h.create("other") // a token that has nothing to do with it
 
 	h.srv.TokenRevoked(ch.ID)
-	e := read(t, c)
-	var body systemBody
-	decode(t, e.EventBody, &body)
-	if e.TopicName != "v2.system.token_revoked."+ch.ID || body.ChannelID != ch.ID || body.Message == "" ||
-		body.SystemTopicType != "token_revoked" {
-		t.Fatalf("got %s, want token_revoked", e.raw)
-	}
+	checkSystem(t, read(t, c), "v2.system.token_revoked."+ch.ID, "token_revoked", ch.ID)
 	if err := readErr(t, c); websocket.CloseStatus(err) != 4001 {
 		t.Errorf("got %v, want close status 4001", err)
 	}
@@ -345,9 +470,7 @@ func TestMaxChannelsAllConnected(t *testing.T) {
 	h.put(a.ID, "t") // a used after b
 
 	c := h.create(token)
-	if e := read(t, cb); e.TopicName != "v2.system.no_longer_subscribed."+b.ID {
-		t.Fatalf("got %s, want no_longer_subscribed", e.raw)
-	}
+	checkSystem(t, read(t, cb), "v2.system.no_longer_subscribed."+b.ID, "no_longer_subscribed", b.ID)
 	readErr(t, cb)
 	checkLive(t, h, a, c)
 }

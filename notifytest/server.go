@@ -195,6 +195,7 @@ type Server struct {
 	hookUpgradeWait func(channelID string) // a request waits for an upgrade
 	hookReserved    func(topic string)     // Publish chose its sockets, before writing
 	hookPongWait    func(id string)        // a ping waits for reserved frames
+	hookWarnDone    func(id string)        // the wait of a warned socket ended
 }
 
 // channel is the server side state of one notification channel.

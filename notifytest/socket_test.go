@@ -223,6 +223,16 @@ func TestDialUnknownChannel(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("dial unknown channel: %v, %v", resp, err)
 	}
+	// The answer is a Genesys error, not text.
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	body, _ := readAll(resp)
+	var e errorBody
+	decode(t, body, &e)
+	if e.Status != http.StatusNotFound || e.Code != "not.found" || e.ContextID == "" || e.Details == nil || e.Errors == nil {
+		t.Errorf("body %s, want the Genesys 404 error body", body)
+	}
 }
 
 func TestReplaceSocket(t *testing.T) {
