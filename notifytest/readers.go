@@ -108,13 +108,13 @@ func (s *Server) bulkPresences(w http.ResponseWriter, r *http.Request) {
 
 // userJSON is a user of GET /api/v2/users (a part of the SDKs' User).
 type userJSON struct {
-	ID            string              `json:"id"`
-	Name          string              `json:"name"`
-	State         string              `json:"state"`
-	Version       int                 `json:"version"`
-	RoutingStatus *routingStatusJSON  `json:"routingStatus,omitempty"`
-	Presence      *ucUserPresenceJSON `json:"presence,omitempty"`
-	SelfURI       string              `json:"selfUri"`
+	ID            string             `json:"id"`
+	Name          string             `json:"name"`
+	State         string             `json:"state"`
+	Version       int                `json:"version"`
+	RoutingStatus *routingStatusJSON `json:"routingStatus,omitempty"`
+	Presence      *userPresenceJSON  `json:"presence,omitempty"`
+	SelfURI       string             `json:"selfUri"`
 }
 
 // userListingJSON is the SDKs' UserEntityListing.
@@ -186,7 +186,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 			u.RoutingStatus = &rs
 		}
 		if slices.Contains(expand, "presence") {
-			p := s.ucUserPresenceLocked(id)
+			p := s.presenceLocked(id).userPresence()
 			u.Presence = &p
 		}
 		body.Entities = append(body.Entities, u)

@@ -101,13 +101,17 @@ func (s *Server) SetPresence(userID, systemPresence string) (delivered int) {
 	p := presenceState{system: systemPresence, modified: nextVersion(s.presenceLocked(userID).modified)}
 	s.org.presence[userID] = p
 	s.mu.Unlock()
-	_, delivered = s.Publish("v2.users."+userID+".presence", presenceEventJSON{
+	_, delivered = s.Publish("v2.users."+userID+".presence", p.userPresence())
+	return delivered
+}
+
+func (p presenceState) userPresence() userPresenceJSON {
+	return userPresenceJSON{
 		Source:             presenceSource,
 		PresenceDefinition: presenceDefinition(p.system),
 		Primary:            true,
 		ModifiedDate:       p.modified.Format(timeFormat),
-	})
-	return delivered
+	}
 }
 
 // Presence returns the user's system presence and when it was set, as the
@@ -308,8 +312,10 @@ type (
 		ID             string `json:"id"`
 		SystemPresence string `json:"systemPresence"`
 	}
-	// presenceEventJSON is the SDKs' PresenceEventUserPresence.
-	presenceEventJSON struct {
+	// userPresenceJSON is the SDKs' PresenceEventUserPresence, the body of
+	// presence notifications, and a part of their UserPresence, the
+	// presence of a user of GET /api/v2/users?expand=presence.
+	userPresenceJSON struct {
 		Source             string                 `json:"source"`
 		PresenceDefinition presenceDefinitionJSON `json:"presenceDefinition"`
 		Primary            bool                   `json:"primary"`
