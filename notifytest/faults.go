@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -276,15 +277,17 @@ func (s *Server) SocketClosing(channelID string) {
 // as when a whole node goes down for maintenance. Token-frame sockets are
 // not affected.
 func (s *Server) SocketClosingAll() {
+	var wg sync.WaitGroup
 	for _, sk := range s.openSockets() {
 		if sk.tf == nil {
-			s.warnClosing(sk)
+			wg.Go(func() { s.warnClosing(sk) })
 		}
 	}
+	wg.Wait()
 }
 
-// warnClosing writes the socket_closing warning to sk and closes it after
-// the delay.
+// warnClosing writes the socket_closing warning to sk, and closes it after
+// the delay in the background.
 func (s *Server) warnClosing(sk *socket) {
 	sk.send(socketClosingFrame(s.origin(sk.id)))
 	d := s.cfg.SocketClosingDelay

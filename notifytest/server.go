@@ -152,8 +152,10 @@ func (c Config) withDefaults() Config {
 
 // Server is an in-process fake of the Genesys Cloud Notifications API: the
 // REST endpoints under /api/v2/notifications/channels and the channel
-// WebSockets, and the token-frame WebSockets at /api/v2/notifications.
-// Create one with NewServer and release it with Close.
+// WebSockets, the token-frame WebSockets at /api/v2/notifications, the
+// OAuth token endpoint, and the state of a fake organization with its REST
+// readers (presences, routing statuses, queue observations). Create one
+// with NewServer and release it with Close.
 //
 // All methods are safe for concurrent use.
 type Server struct {
@@ -299,8 +301,9 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// URL returns the API base URL, "http://127.0.0.1:PORT". The REST
-// endpoints are under URL()+"/api/v2/notifications/channels".
+// URL returns the API base URL, "http://127.0.0.1:PORT": the REST
+// endpoints are under URL()+"/api/v2/", the token endpoint is
+// URL()+"/oauth/token" (TokenURL).
 func (s *Server) URL() string {
 	return s.hs.URL
 }
@@ -334,6 +337,8 @@ func (s *Server) Close() {
 // channel socket is accepted and registered, and the connection id
 // ("tokenframe-N") each time a token-frame socket is authenticated, after
 // its "connected" frame is written, so that tests can wait for connections.
+// A client subscribes only after it connected: to wait until a Publish
+// reaches it, use WaitSubscribed.
 // It is buffered (1024); when it is full, ids are dropped rather than
 // blocking the server. Every call returns the same channel.
 func (s *Server) Sockets() <-chan string {
