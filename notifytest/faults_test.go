@@ -288,16 +288,6 @@ func TestSocketClosingAll(t *testing.T) {
 	}
 }
 
-// checkErrorBody checks that body is the Genesys error body with status.
-func checkErrorBody(t *testing.T, body []byte, status int) {
-	t.Helper()
-	var e errorBody
-	decode(t, body, &e)
-	if e.Status != status || e.Code == "" || e.Message == "" || e.ContextID == "" || e.Details == nil || e.Errors == nil {
-		t.Errorf("body %s, want the error body with status %d", body, status)
-	}
-}
-
 func TestFailUpgrades(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	ch := h.create(token)
@@ -311,7 +301,7 @@ func TestFailUpgrades(t *testing.T) {
 			t.Fatalf("dial %s: %v, %v, want 503", u, resp, err)
 		}
 		body, _ := readAll(resp)
-		checkErrorBody(t, body, http.StatusServiceUnavailable)
+		checkError(t, resp, body, http.StatusServiceUnavailable, "internal.server.error")
 	}
 	if s := h.srv.Stats(); s.Sockets != 0 {
 		t.Errorf("%d sockets accepted", s.Sockets)

@@ -224,15 +224,8 @@ func TestDialUnknownChannel(t *testing.T) {
 		t.Fatalf("dial unknown channel: %v, %v", resp, err)
 	}
 	// The answer is a Genesys error, not text.
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q", ct)
-	}
 	body, _ := readAll(resp)
-	var e errorBody
-	decode(t, body, &e)
-	if e.Status != http.StatusNotFound || e.Code != "not.found" || e.ContextID == "" || e.Details == nil || e.Errors == nil {
-		t.Errorf("body %s, want the Genesys 404 error body", body)
-	}
+	checkError(t, resp, body, http.StatusNotFound, "not.found")
 }
 
 func TestReplaceSocket(t *testing.T) {

@@ -2,6 +2,7 @@ package notifytest_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -145,21 +146,9 @@ func TestSetQueueObservation(t *testing.T) {
 		t.Errorf("got %+v, want only the change", body)
 	}
 	want := map[string]int{"oWaiting": 0, "oInteracting": 5, "oOnQueueUsers:IDLE": 2, "oOnQueueUsers:INTERACTING": 1}
-	if got := h.srv.QueueObservation("q1"); !mapsEqual(got, want) {
+	if got := h.srv.QueueObservation("q1"); !maps.Equal(got, want) {
 		t.Errorf("QueueObservation() = %v, want %v", got, want)
 	}
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSettersPanicOnInvalidValues(t *testing.T) {
