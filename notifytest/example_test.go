@@ -132,3 +132,47 @@ func ExampleServer_TokenFrameURL() {
 	// delivered: 1
 	// {"event":"/users/42/presence","data":{"presence":"Available"}}
 }
+
+func ExampleServer_SetPresence() {
+	srv := notifytest.NewServer(notifytest.Config{})
+	defer srv.Close()
+
+	// The state changes while no client is connected: the notification is
+	// lost, the state is kept.
+	delivered := srv.SetPresence("42", "On Queue")
+	fmt.Println("delivered:", delivered)
+
+	// A client re-reads it over REST, with a token of the fake's token
+	// endpoint.
+	tok, err := srv.TokenSource().Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, srv.URL()+"/api/v2/users/presences/purecloud/bulk?id=42&id=43", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var presences []struct {
+		UserID             string `json:"userId"`
+		PresenceDefinition struct {
+			SystemPresence string `json:"systemPresence"`
+		} `json:"presenceDefinition"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&presences); err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range presences {
+		fmt.Println(p.UserID, p.PresenceDefinition.SystemPresence)
+	}
+
+	// Output:
+	// delivered: 0
+	// 42 On Queue
+	// 43 Offline
+}

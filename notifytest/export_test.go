@@ -23,6 +23,14 @@ func SetPublishHooks(s *Server, reserved func(topic string), pongWait func(id st
 	s.mu.Unlock()
 }
 
+// SetWarnHook installs a hook called when the wait of a socket warned by
+// SocketClosing ends: its delayed close was done, or the socket had ended.
+func SetWarnHook(s *Server, done func(id string)) {
+	s.mu.Lock()
+	s.hookWarnDone = done
+	s.mu.Unlock()
+}
+
 // SetAuthTimeout sets how long a token-frame socket may wait before
 // sending its access_token frame (5s by default). Call it before the
 // server accepts token-frame sockets.

@@ -2,48 +2,121 @@ package notifytest
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"path"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 )
 
-// failure is the state of FailNext.
+// failure is the state of FailNext, of one pattern of FailNextOn, or of
+// FailUpgrades.
 type failure struct {
 	n          int
 	status     int
 	retryAfter time.Duration
 }
 
-// FailNext makes the next n REST requests, to any endpoint and before
-// authorization, answer status with the error body instead of being
-// served. When retryAfter > 0 the responses carry a Retry-After header with
-// retryAfter rounded up to whole seconds. Status 429 uses the code
-// "too.many.requests.retry.after" and 5xx statuses "internal.server.error".
-// WebSocket upgrades are not affected.
+// FailNext makes the next n requests to the REST API, to any of its
+// endpoints and before authorization, answer status with the error body
+// instead of being served. When retryAfter > 0 the responses carry a
+// Retry-After header with retryAfter rounded up to whole seconds. Status 429
+// uses the code "too.many.requests.retry.after" and 5xx statuses
+// "internal.server.error". WebSocket upgrades (see FailUpgrades) and the
+// token endpoint (see TokenURL), which Genesys serves on other hosts, are
+// not affected. A request that a FailNextOn pattern fails does not use up
+// a FailNext failure.
 //
 // A call replaces the failures still pending from a previous one; n <= 0
 // cancels them. FailNext panics if status is not in [400, 599].
 func (s *Server) FailNext(n int, status int, retryAfter time.Duration) {
-	if status < 400 || status > 599 {
-		panic(fmt.Sprintf("notifytest: FailNext: status %d is not an error status", status))
-	}
+	checkErrorStatus("FailNext", status)
 	s.mu.Lock()
 	s.fail = failure{n: max(n, 0), status: status, retryAfter: retryAfter}
 	s.mu.Unlock()
 }
 
-// injectFailure answers r with a pending FailNext failure, if any.
-func (s *Server) injectFailure(w http.ResponseWriter) bool {
+// FailNextOn is FailNext for the requests whose URL path matches pattern,
+// in the syntax of path.Match: "/api/v2/analytics/queues/observations/query"
+// fails only observation queries, "/api/v2/users/*/presences/purecloud"
+// every single-user presence read, "/oauth/token" the token endpoint (with
+// an OAuth error body, see TokenURL). Each pattern has its own pending
+// failures, which a later call with the same pattern replaces; n <= 0
+// cancels them. When several patterns match a request, the first in
+// lexical order answers it. WebSocket upgrades are not affected (see
+// FailUpgrades).
+//
+// FailNextOn panics if status is not in [400, 599] or pattern is malformed.
+func (s *Server) FailNextOn(pattern string, n, status int, retryAfter time.Duration) {
+	checkErrorStatus("FailNextOn", status)
+	if _, err := path.Match(pattern, ""); err != nil {
+		panic(fmt.Sprintf("notifytest: FailNextOn: pattern %q: %v", pattern, err))
+	}
 	s.mu.Lock()
-	f := s.fail
-	if f.n > 0 {
-		s.fail.n--
+	if n <= 0 {
+		delete(s.failOn, pattern)
+	} else {
+		s.failOn[pattern] = failure{n: n, status: status, retryAfter: retryAfter}
 	}
 	s.mu.Unlock()
+}
+
+// FailUpgrades makes the next n WebSocket upgrades, to a channel's
+// connectUri or to TokenFrameURL, answer status with the JSON error body of
+// the REST API instead of upgrading. A call replaces the failures still
+// pending from a previous one; n <= 0 cancels them. FailUpgrades panics if
+// status is not in [400, 599].
+func (s *Server) FailUpgrades(n int, status int) {
+	checkErrorStatus("FailUpgrades", status)
+	s.mu.Lock()
+	s.failUp = failure{n: max(n, 0), status: status}
+	s.mu.Unlock()
+}
+
+func checkErrorStatus(fn string, status int) {
+	if status < 400 || status > 599 {
+		panic(fmt.Sprintf("notifytest: %s: status %d is not an error status", fn, status))
+	}
+}
+
+// take uses up one pending failure of f and reports whether there was one.
+func (f *failure) take() (failure, bool) {
 	if f.n <= 0 {
+		return failure{}, false
+	}
+	f.n--
+	return *f, true
+}
+
+// injectFailure answers r with a pending failure of FailNextOn or, if
+// anyEndpoint is set, of FailNext, if any.
+func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, anyEndpoint bool) bool {
+	s.mu.Lock()
+	var f failure
+	ok := false
+	for _, pattern := range slices.Sorted(maps.Keys(s.failOn)) {
+		if matched, _ := path.Match(pattern, r.URL.Path); !matched {
+			continue
+		}
+		pending := s.failOn[pattern]
+		f, ok = pending.take()
+		if pending.n > 0 {
+			s.failOn[pattern] = pending
+		} else {
+			delete(s.failOn, pattern)
+		}
+		break
+	}
+	if !ok && anyEndpoint {
+		f, ok = s.fail.take()
+	}
+	s.mu.Unlock()
+	if !ok {
 		return false
 	}
 
@@ -55,8 +128,24 @@ func (s *Server) injectFailure(w http.ResponseWriter) bool {
 			msg = "Rate limit exceeded the maximum. Retry the request in [" + secs + "] seconds"
 		}
 	}
-	writeError(w, f.status, errorCode(f.status), msg)
+	if r.URL.Path == tokenPath {
+		writeOAuthError(w, f.status, oauthErrorCode(f.status), msg)
+	} else {
+		writeError(w, f.status, errorCode(f.status), msg)
+	}
 	return true
+}
+
+// injectUpgradeFailure answers an upgrade request with a pending
+// FailUpgrades failure, if any.
+func (s *Server) injectUpgradeFailure(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	f, ok := s.failUp.take()
+	s.mu.Unlock()
+	if ok {
+		writeError(w, f.status, errorCode(f.status), fmt.Sprintf("Injected upgrade failure (%d %s).", f.status, http.StatusText(f.status)))
+	}
+	return ok
 }
 
 // errorCode returns the Genesys Cloud error code used for status.
@@ -172,27 +261,72 @@ func (s *Server) Evict(channelID string) {
 	s.noLongerSubscribed(dead)
 }
 
-// SocketClosing sends the v2.system.socket_closing warning on the channel's
-// socket, if any. The socket stays open.
+// SocketClosing warns the channel's socket, if any, that it will be
+// closed, as Genesys does before maintenance: it gets
+// v2.system.socket_closing, and Config.SocketClosingDelay later it is
+// closed with status 1001 (going away), unless it has closed before. The
+// channel and its subscriptions remain, so the client may open a new
+// socket on it, or hand over to a new channel, at once.
 func (s *Server) SocketClosing(channelID string) {
 	if sk := s.channelSocket(channelID); sk != nil {
-		sk.send(socketClosingFrame(channelID))
+		s.warnClosing(sk)
 	}
 }
 
-// TokenRevoked removes the channel; its socket, if any, gets
-// v2.system.token_revoked.{id} and is closed with status 4001.
+// SocketClosingAll is SocketClosing for every open channel socket at once,
+// as when a whole node goes down for maintenance. Token-frame sockets are
+// not affected.
+func (s *Server) SocketClosingAll() {
+	var wg sync.WaitGroup
+	for _, sk := range s.openSockets() {
+		if sk.tf == nil {
+			wg.Go(func() { s.warnClosing(sk) })
+		}
+	}
+	wg.Wait()
+}
+
+// warnClosing writes the socket_closing warning to sk, and closes it after
+// the delay in the background.
+func (s *Server) warnClosing(sk *socket) {
+	sk.send(socketClosingFrame(s.origin(sk.id)))
+	d := s.cfg.SocketClosingDelay
+	s.mu.Lock()
+	hook := s.hookWarnDone
+	s.mu.Unlock()
+	s.spawn(func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			s.retire(sk, nil, websocket.StatusGoingAway, "socket closing")
+		case <-sk.gone:
+		case <-s.done:
+		}
+		if hook != nil {
+			hook(sk.id)
+		}
+	})
+}
+
+// TokenRevoked removes the channel, as when the token behind it is
+// revoked: its socket, if any, gets v2.system.token_revoked.{id} and is
+// closed with status 4001, and the token that created the channel and the
+// last one used on it in a REST request are refused from then on (REST
+// requests answer 401, access_token frames are refused). Unknown ids are
+// ignored.
 func (s *Server) TokenRevoked(channelID string) {
 	var dead []*socket
 	var sk *socket
 	s.mu.Lock()
 	if ch := s.lookupLocked(channelID, &dead); ch != nil {
+		s.revokeLocked(ch.token, ch.lastToken)
 		sk = s.removeLocked(ch)
 	}
 	s.mu.Unlock()
 	s.noLongerSubscribed(dead)
 	if sk != nil {
-		s.retire(sk, tokenRevokedFrame(channelID), statusTokenRevoked, "token revoked")
+		s.retire(sk, tokenRevokedFrame(s.origin(channelID)), statusTokenRevoked, "token revoked")
 	}
 }
 
@@ -205,14 +339,20 @@ func (s *Server) SendRaw(id string, frame []byte) {
 	}
 }
 
-// ExpireTokens ends every open token-frame socket, authenticated or not, as
-// when its token expires: it gets
+// ExpireTokens expires every token accepted or issued so far: from then
+// on REST requests with one answer 401 and access_token frames with one are
+// refused; tokens first seen later, such as new ones from the token
+// endpoint, are accepted. Every open token-frame socket, authenticated or
+// not, gets
 //
 //	{"event":"error","data":{"status":401,"message":"token expired"}}
 //
-// and is closed with status 4001. Stalled sockets are closed abruptly.
-// Channel sockets are not affected.
+// and is closed with status 4001; stalled ones are closed abruptly.
+// Channel sockets stay open: their channels do not depend on a token.
 func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	s.revokeAllLocked()
+	s.mu.Unlock()
 	for _, sk := range s.openSockets() {
 		if sk.tf != nil {
 			s.retire(sk, tokenExpiredFrame, statusTokenRevoked, "token expired")

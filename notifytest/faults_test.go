@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -141,15 +143,7 @@ func TestEvict(t *testing.T) {
 	h.put(ch.ID, "t")
 
 	h.srv.Evict(ch.ID)
-	e := read(t, c)
-	if e.TopicName != "v2.system.no_longer_subscribed."+ch.ID || e.Version != "2" {
-		t.Fatalf("got %s, want no_longer_subscribed", e.raw)
-	}
-	var body systemBody
-	decode(t, e.EventBody, &body)
-	if body.ChannelID != ch.ID || body.Message == "" || body.SystemTopicType != "no_longer_subscribed" {
-		t.Errorf("eventBody %s", e.EventBody)
-	}
+	checkSystem(t, read(t, c), "v2.system.no_longer_subscribed."+ch.ID, "no_longer_subscribed", ch.ID)
 	if err := readErr(t, c); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Errorf("got %v, want a normal close", err)
 	}
@@ -172,6 +166,22 @@ func TestEvict(t *testing.T) {
 	h.srv.Evict("streaming-0-unknown") // no-op
 }
 
+// checkSystem checks that e is the system message kind about the channel,
+// with every field of a Genesys system message.
+func checkSystem(t *testing.T, e event, topic, kind, channelID string) {
+	t.Helper()
+	if e.TopicName != topic || e.Version != "2" {
+		t.Fatalf("got %s, want %s", e.raw, topic)
+	}
+	var b systemBody
+	decode(t, e.EventBody, &b)
+	if b.ChannelID != channelID || b.SystemTopicType != kind || b.CorrelationID == "" ||
+		b.OrganizationID == "" || b.UserID == nil || b.OAuthClientID != "notifytest-client" ||
+		b.Reason == "" || b.Message == "" || b.Data == nil {
+		t.Errorf("eventBody %s, want every field of a %s message about %s", e.EventBody, kind, channelID)
+	}
+}
+
 func TestSocketClosing(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	ch := h.create(token)
@@ -179,41 +189,174 @@ func TestSocketClosing(t *testing.T) {
 	<-h.srv.Sockets()
 
 	h.srv.SocketClosing(ch.ID)
-	e := read(t, c)
-	var body systemBody
-	decode(t, e.EventBody, &body)
-	if e.TopicName != "v2.system.socket_closing" || e.Version != "2" ||
-		body.ChannelID != ch.ID || body.SystemTopicType != "socket_closing" ||
-		body.CorrelationID == "" || body.Reason == "" || body.Message == "" {
-		t.Fatalf("got %s, want socket_closing", e.raw)
-	}
-	// The socket stays open.
+	checkSystem(t, read(t, c), "v2.system.socket_closing", "socket_closing", ch.ID)
+	// The socket is still served until the delay (a minute by default).
 	ping(t, c)
 	if e := read(t, c); string(e.EventBody) != `{"message":"pong"}` {
 		t.Errorf("got %s, want a pong", e.raw)
 	}
 }
 
-func TestTokenRevoked(t *testing.T) {
-	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+// A client that ignores the warning loses its socket; its channel and
+// subscriptions remain.
+func TestSocketClosingCloses(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, SocketClosingDelay: 20 * time.Millisecond})
 	ch := h.create(token)
+	h.put(ch.ID, "t")
 	c := h.dial(ch)
 	<-h.srv.Sockets()
 
-	h.srv.TokenRevoked(ch.ID)
-	e := read(t, c)
-	var body systemBody
-	decode(t, e.EventBody, &body)
-	if e.TopicName != "v2.system.token_revoked."+ch.ID || body.ChannelID != ch.ID || body.Message == "" {
-		t.Fatalf("got %s, want token_revoked", e.raw)
+	h.srv.SocketClosing(ch.ID)
+	checkSystem(t, read(t, c), "v2.system.socket_closing", "socket_closing", ch.ID)
+	if err := readErr(t, c); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("got %v, want close status 1001", err)
 	}
+	waitFor(t, "the socket to close", func() bool { return h.srv.Stats().Open == 0 })
+	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{"t"}) {
+		t.Fatalf("subscriptions %v, want [t]", got)
+	}
+	c2 := h.dial(ch)
+	if err := h.srv.WaitSubscribed(t.Context(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := h.srv.Publish("t", 1); n != 1 {
+		t.Fatalf("delivered %d to the new socket, want 1", n)
+	}
+	if e := readEvent(t, c2); string(e.EventBody) != "1" {
+		t.Errorf("got %s", e.raw)
+	}
+}
+
+// The delayed close is for the warned socket only: a client that
+// reconnected to its channel keeps the new socket.
+func TestSocketClosingSparesNewSocket(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, SocketClosingDelay: 20 * time.Millisecond})
+	warnDone := make(chan string, 1)
+	notifytest.SetWarnHook(h.srv, func(id string) { warnDone <- id })
+	ch := h.create(token)
+	old := h.dial(ch)
+	nextSocket(t, h.srv)
+	h.srv.SocketClosing(ch.ID)
+	read(t, old)
+	c := h.dial(ch) // replaces the warned socket, before or after its close
+	nextSocket(t, h.srv)
+	readErr(t, old)
+	select {
+	case <-warnDone:
+	case <-time.After(timeout):
+		t.Fatal("the warned socket's wait did not end")
+	}
+	ping(t, c)
+	if e := read(t, c); string(e.EventBody) != `{"message":"pong"}` {
+		t.Fatalf("got %s, want a pong on the new socket", e.raw)
+	}
+}
+
+// SocketClosingAll warns every channel socket at once and closes them
+// all; token-frame sockets are not affected.
+func TestSocketClosingAll(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, SocketClosingDelay: 20 * time.Millisecond})
+	var chans []channelInfo
+	var conns []*websocket.Conn
+	for range 3 {
+		ch := h.create(token)
+		chans = append(chans, ch)
+		conns = append(conns, h.dial(ch))
+		nextSocket(t, h.srv)
+	}
+	tf := h.tfConnect(token)
+	tfSubscribe(t, tf, "t")
+
+	h.srv.SocketClosingAll()
+	for i, c := range conns {
+		checkSystem(t, read(t, c), "v2.system.socket_closing", "socket_closing", chans[i].ID)
+	}
+	for _, c := range conns {
+		if err := readErr(t, c); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("got %v, want close status 1001", err)
+		}
+	}
+	waitFor(t, "only the token-frame socket open", func() bool { return h.srv.Stats().Open == 1 })
+	if _, n := h.srv.Publish("t", 1); n != 1 {
+		t.Fatalf("delivered %d to the token-frame socket, want 1", n)
+	}
+	if m := tfRead(t, tf); string(m.raw) != `{"event":"t","data":1}` {
+		t.Errorf("got %s", m.raw)
+	}
+	if n := len(h.srv.Channels()); n != 3 {
+		t.Errorf("%d channels, want 3: the channels remain", n)
+	}
+}
+
+func TestFailUpgrades(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(token)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	h.srv.FailUpgrades(2, http.StatusServiceUnavailable)
+	for _, u := range []string{ch.ConnectURI, h.srv.TokenFrameURL()} {
+		_, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: h.hc})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("dial %s: %v, %v, want 503", u, resp, err)
+		}
+		body, _ := readAll(resp)
+		checkError(t, resp, body, http.StatusServiceUnavailable, "internal.server.error")
+	}
+	if s := h.srv.Stats(); s.Sockets != 0 {
+		t.Errorf("%d sockets accepted", s.Sockets)
+	}
+	// REST is not affected, and the next upgrades succeed.
+	h.put(ch.ID, "t")
+	h.dial(ch)
+	h.tfConnect(token)
+
+	// n <= 0 cancels.
+	h.srv.FailUpgrades(5, http.StatusTooManyRequests)
+	h.srv.FailUpgrades(0, http.StatusTooManyRequests)
+	h.dial(ch)
+}
+
+func TestTokenRevoked(t *testing.T) {
+	const creator, refreshed = "creator-5f3a", "refreshed-5f3a"
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	ch := h.create(creator)
+	c := h.dial(ch)
+	<-h.srv.Sockets()
+	// A refreshed token used on the channel is revoked too.
+	resp, _ := h.do(refreshed, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD with a refreshed token: status %d", resp.StatusCode)
+	}
+	other := h.create("other") // a token that has nothing to do with it
+
+	h.srv.TokenRevoked(ch.ID)
+	checkSystem(t, read(t, c), "v2.system.token_revoked."+ch.ID, "token_revoked", ch.ID)
 	if err := readErr(t, c); websocket.CloseStatus(err) != 4001 {
 		t.Errorf("got %v, want close status 4001", err)
 	}
-	resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	resp, _ = h.do("fresh", http.MethodHead, channelsPath+"/"+ch.ID, "")
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("HEAD revoked channel: status %d", resp.StatusCode)
 	}
+
+	// Revocation sticks: the creating and the last used tokens stay
+	// refused, on REST and on token-frame sockets.
+	for _, tok := range []string{creator, refreshed} {
+		for range 2 {
+			resp, body := h.do(tok, http.MethodPost, channelsPath, "")
+			checkError(t, resp, body, http.StatusUnauthorized, "bad.credentials")
+		}
+		tc := h.tfDial()
+		tfWrite(t, tc, map[string]string{"access_token": tok})
+		expectRefusal(t, tc, tok)
+	}
+	// Other tokens and tokens seen later are accepted.
+	if resp, _ := h.do("other", http.MethodHead, channelsPath+"/"+other.ID, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD with another token: status %d", resp.StatusCode)
+	}
+	h.create("fresh")
+	h.tfConnect("fresh")
 }
 
 func TestSendRaw(t *testing.T) {
@@ -231,54 +374,95 @@ func TestSendRaw(t *testing.T) {
 	}
 }
 
+// live returns the ids of the live channels. Unlike a REST request, it
+// does not count as a use of the channels.
+func live(h *harness) map[string]bool {
+	out := map[string]bool{}
+	for _, ch := range h.srv.Channels() {
+		out[ch.ID] = true
+	}
+	return out
+}
+
+// checkLive fails unless exactly the channels want are live.
+func checkLive(t *testing.T, h *harness, want ...channelInfo) {
+	t.Helper()
+	got := live(h)
+	for _, ch := range want {
+		if !got[ch.ID] {
+			t.Errorf("channel %s evicted", ch.ID)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d live channels, want %d", len(got), len(want))
+	}
+}
+
 func TestMaxChannelsEvictsOldestUnconnected(t *testing.T) {
-	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
+	// Tokens "a…" belong to one app, "b…" to another.
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, App: func(tok string) string { return tok[:1] }})
 	var chans []channelInfo
-	for range 20 {
-		chans = append(chans, h.create(token))
+	for i := range 20 {
+		chans = append(chans, h.create("a"+strconv.Itoa(i%3))) // the app's tokens share the limit
 	}
 	h.dial(chans[0])
 	h.dial(chans[1])
 	<-h.srv.Sockets()
 	<-h.srv.Sockets()
-	other := h.create("other") // other tokens do not count
+	other := h.create("b") // other apps do not count
 
-	h.create(token)
-	resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+chans[2].ID, "")
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("oldest unconnected channel not evicted")
-	}
-	for _, id := range []string{chans[0].ID, chans[1].ID, chans[3].ID, other.ID} {
-		resp, _ := h.do(token, http.MethodHead, channelsPath+"/"+id, "")
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("channel %s evicted", id)
-		}
-	}
-	if n := len(h.srv.Channels()); n != 21 {
-		t.Errorf("%d channels, want 21", n)
-	}
+	created := h.create("a-new")
+	checkLive(t, h, append(append(slices.Clone(chans[:2]), chans[3:]...), other, created)...)
 }
 
+// By default every token belongs to one app: fresh tokens do not get
+// fresh room.
+func TestMaxChannelsDefaultOneApp(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 2})
+	h.create("t1")
+	b := h.create("t2")
+	c := h.create("t3")
+	checkLive(t, h, b, c)
+}
+
+// The victim is the unconnected channel used least recently, not the
+// oldest: REST requests and socket closes count as uses.
+func TestMaxChannelsEvictsLeastRecentlyUsed(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 3})
+	a, b := h.create(token), h.create(token)
+	h.create(token)  // the victim
+	h.put(a.ID, "x") // a used after it
+	cb := h.dial(b)
+	nextSocket(t, h.srv)
+	cb.Close(websocket.StatusNormalClosure, "") // b used last
+	waitFor(t, "b disconnected", func() bool { return h.srv.Stats().Open == 0 })
+
+	d := h.create(token)
+	checkLive(t, h, a, b, d)
+
+	// HEAD is a use too: now b is the least recently used.
+	for _, ch := range []channelInfo{d, a} {
+		h.doStatus(http.StatusOK, http.MethodHead, channelsPath+"/"+ch.ID, "")
+	}
+	e := h.create(token)
+	checkLive(t, h, a, d, e)
+}
+
+// When every channel has a socket, the least recently used one is evicted,
+// and its socket is told.
 func TestMaxChannelsAllConnected(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 2})
 	a, b := h.create(token), h.create(token)
-	ca := h.dial(a)
-	h.dial(b)
+	h.dial(a)
+	cb := h.dial(b)
 	<-h.srv.Sockets()
 	<-h.srv.Sockets()
+	h.put(a.ID, "t") // a used after b
 
 	c := h.create(token)
-	if e := read(t, ca); e.TopicName != "v2.system.no_longer_subscribed."+a.ID {
-		t.Fatalf("got %s, want no_longer_subscribed", e.raw)
-	}
-	readErr(t, ca)
-	var ids []string
-	for _, ch := range h.srv.Channels() {
-		ids = append(ids, ch.ID)
-	}
-	if len(ids) != 2 || ids[0] != b.ID || ids[1] != c.ID {
-		t.Errorf("channels %v, want %s and %s", ids, b.ID, c.ID)
-	}
+	checkSystem(t, read(t, cb), "v2.system.no_longer_subscribed."+b.ID, "no_longer_subscribed", b.ID)
+	readErr(t, cb)
+	checkLive(t, h, a, c)
 }
 
 func TestCloseServer(t *testing.T) {

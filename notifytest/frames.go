@@ -53,39 +53,60 @@ func encodeBody(body any) []byte {
 	return raw
 }
 
-// systemBody is the eventBody of the v2.system.* messages.
+// systemBody is the eventBody of the v2.system.* messages (the SDKs'
+// SystemMessageSystemMessage).
 type systemBody struct {
-	ChannelID       string `json:"channelId"`
-	SystemTopicType string `json:"systemTopicType"`
-	CorrelationID   string `json:"correlationId"`
-	Reason          string `json:"reason"`
-	Message         string `json:"message"`
+	ChannelID       string         `json:"channelId"`
+	SystemTopicType string         `json:"systemTopicType"`
+	CorrelationID   string         `json:"correlationId"`
+	OrganizationID  string         `json:"organizationId"`
+	UserID          string         `json:"userId"`
+	OAuthClientID   string         `json:"oauthClientId"`
+	Reason          string         `json:"reason"`
+	Message         string         `json:"message"`
+	Data            map[string]any `json:"data"`
 }
 
-func systemFrame(topic, channelID, kind, reason, message string) []byte {
+// origin says whom a system message is about.
+type origin struct {
+	channelID string
+	orgID     string
+	clientID  string
+}
+
+func (s *Server) origin(channelID string) origin {
+	return origin{channelID: channelID, orgID: s.orgID, clientID: s.cfg.ClientID}
+}
+
+// systemFrame returns a system message. The userId is empty: the fake's
+// channels belong to OAuth clients (client credentials), not to users.
+func systemFrame(topic string, o origin, kind, reason, message string) []byte {
 	cid := newUUID()
 	body, _ := json.Marshal(systemBody{
-		ChannelID:       channelID,
+		ChannelID:       o.channelID,
 		SystemTopicType: kind,
 		CorrelationID:   cid,
+		OrganizationID:  o.orgID,
+		OAuthClientID:   o.clientID,
 		Reason:          reason,
 		Message:         message,
+		Data:            map[string]any{},
 	})
 	return eventFrame(topic, body, cid)
 }
 
-func socketClosingFrame(channelID string) []byte {
-	return systemFrame("v2.system.socket_closing", channelID, "socket_closing",
+func socketClosingFrame(o origin) []byte {
+	return systemFrame("v2.system.socket_closing", o, "socket_closing",
 		"The socket will be closed soon for maintenance; open a new one.", "Socket closing")
 }
 
-func noLongerSubscribedFrame(channelID string) []byte {
-	return systemFrame("v2.system.no_longer_subscribed."+channelID, channelID, "no_longer_subscribed",
+func noLongerSubscribedFrame(o origin) []byte {
+	return systemFrame("v2.system.no_longer_subscribed."+o.channelID, o, "no_longer_subscribed",
 		"The channel no longer exists.", "No longer subscribed")
 }
 
-func tokenRevokedFrame(channelID string) []byte {
-	return systemFrame("v2.system.token_revoked."+channelID, channelID, "token_revoked",
+func tokenRevokedFrame(o origin) []byte {
+	return systemFrame("v2.system.token_revoked."+o.channelID, o, "token_revoked",
 		"The token that created the channel was revoked.", "Token revoked")
 }
 

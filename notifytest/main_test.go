@@ -166,11 +166,15 @@ type event struct {
 }
 
 type systemBody struct {
-	ChannelID       string `json:"channelId"`
-	SystemTopicType string `json:"systemTopicType"`
-	CorrelationID   string `json:"correlationId"`
-	Reason          string `json:"reason"`
-	Message         string `json:"message"`
+	ChannelID       string         `json:"channelId"`
+	SystemTopicType string         `json:"systemTopicType"`
+	CorrelationID   string         `json:"correlationId"`
+	OrganizationID  string         `json:"organizationId"`
+	UserID          *string        `json:"userId"`
+	OAuthClientID   string         `json:"oauthClientId"`
+	Reason          string         `json:"reason"`
+	Message         string         `json:"message"`
+	Data            map[string]any `json:"data"`
 }
 
 // read reads the next frame of c.

@@ -2,39 +2,19 @@ package notifytest
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 )
 
 const (
-	apiPrefix      = "/api/v2/notifications/channels"
-	socketPrefix   = "/channels/"
-	tokenFramePath = "/api/v2/notifications" // the token-frame WebSocket
-	maxBodySize    = 1 << 20
+	apiPrefix         = "/api/v2/notifications/channels"
+	socketPrefix      = "/channels/"
+	tokenFramePath    = "/api/v2/notifications" // the token-frame WebSocket
+	usersPath         = "/api/v2/users"
+	observationsPath  = "/api/v2/analytics/queues/observations/query"
+	correlationHeader = "ININ-Correlation-Id"
+	maxBodySize       = 1 << 20
 )
-
-// channelJSON is a channel as the REST API returns it.
-type channelJSON struct {
-	ConnectURI string `json:"connectUri"`
-	ID         string `json:"id"`
-	Expires    string `json:"expires"`
-}
-
-// topicJSON is an entry of a subscription list or result.
-type topicJSON struct {
-	ID                 string   `json:"id"`
-	State              string   `json:"state,omitempty"`
-	RejectionReason    string   `json:"rejectionReason,omitempty"`
-	MissingPermissions []string `json:"missingPermissions,omitempty"`
-}
-
-type entities[T any] struct {
-	Entities []T `json:"entities"`
-}
 
 // errorJSON is the body of every non-2xx REST response.
 type errorJSON struct {
@@ -46,29 +26,57 @@ type errorJSON struct {
 	Errors    []any  `json:"errors"`
 }
 
+// serveHTTP dispatches every request: the socket upgrades, the token
+// endpoint and the REST API. Every answer carries an ININ-Correlation-Id
+// header; the contextId of an error body repeats it.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if id, ok := strings.CutPrefix(r.URL.Path, socketPrefix); ok && id != "" && !strings.Contains(id, "/") {
-		s.serveSocket(w, r, id)
+	w.Header().Set(correlationHeader, newUUID())
+	p := r.URL.Path
+	if id, ok := strings.CutPrefix(p, socketPrefix); ok && id != "" && !strings.Contains(id, "/") {
+		if !s.injectUpgradeFailure(w) {
+			s.serveSocket(w, r, id)
+		}
 		return
 	}
-	if r.URL.Path == tokenFramePath {
-		s.serveTokenFrame(w, r)
+	if p == tokenFramePath {
+		if !s.injectUpgradeFailure(w) {
+			s.serveTokenFrame(w, r)
+		}
 		return
 	}
-	if s.injectFailure(w) {
+	if p == tokenPath {
+		if !s.injectFailure(w, r, false) {
+			s.serveToken(w, r)
+		}
+		return
+	}
+	if s.injectFailure(w, r, true) {
 		return
 	}
 	token, ok := bearerToken(r)
-	if !ok || !s.cfg.Authorize(token) {
+	if !ok || !s.authorize(token) {
 		writeError(w, http.StatusUnauthorized, "bad.credentials", "Invalid login credentials.")
 		return
 	}
-
-	rest, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
-	if !ok || rest != "" && rest[0] != '/' {
-		writeError(w, http.StatusNotFound, "not.found", "No resource at "+r.URL.Path)
-		return
+	switch {
+	case p == apiPrefix || strings.HasPrefix(p, apiPrefix+"/"):
+		s.serveChannels(w, r, token, strings.TrimPrefix(p, apiPrefix))
+	case p == usersPath || strings.HasPrefix(p, usersPath+"/"):
+		s.serveUsers(w, r, strings.TrimPrefix(p, usersPath))
+	case p == observationsPath:
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, "POST")
+			return
+		}
+		s.queryObservations(w, r)
+	default:
+		notFound(w, r)
 	}
+}
+
+// serveChannels serves the requests under /api/v2/notifications/channels;
+// rest is the path after that prefix.
+func (s *Server) serveChannels(w http.ResponseWriter, r *http.Request, token, rest string) {
 	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
 	switch {
 	case rest == "" || rest == "/":
@@ -76,7 +84,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.MethodPost:
 			s.createChannel(w, token)
 		case http.MethodGet:
-			s.listChannels(w, token)
+			s.listChannels(w, r, token)
 		default:
 			methodNotAllowed(w, "GET, POST")
 		}
@@ -85,23 +93,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, "HEAD")
 			return
 		}
-		s.headChannel(w, parts[0])
+		s.headChannel(w, parts[0], token)
 	case len(parts) == 2 && parts[1] == "subscriptions":
 		id := parts[0]
 		switch r.Method {
 		case http.MethodGet:
-			s.getSubscriptions(w, id)
+			s.getSubscriptions(w, id, token)
 		case http.MethodPut:
-			s.updateSubscriptions(w, r, id, true)
+			s.updateSubscriptions(w, r, id, token, true)
 		case http.MethodPost:
-			s.updateSubscriptions(w, r, id, false)
+			s.updateSubscriptions(w, r, id, token, false)
 		case http.MethodDelete:
-			s.deleteSubscriptions(w, r, id)
+			s.deleteSubscriptions(w, r, id, token)
 		default:
 			methodNotAllowed(w, "GET, PUT, POST, DELETE")
 		}
 	default:
-		writeError(w, http.StatusNotFound, "not.found", "No resource at "+r.URL.Path)
+		notFound(w, r)
 	}
 }
 
@@ -115,217 +123,35 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// POST /api/v2/notifications/channels
-func (s *Server) createChannel(w http.ResponseWriter, token string) {
-	now := time.Now()
-	s.mu.Lock()
-	dead := s.expireLocked(now)
-	ch, evicted := s.createLocked(token, now)
-	body := s.channelJSON(ch)
-	s.mu.Unlock()
-	s.noLongerSubscribed(append(dead, evicted...))
-	writeJSON(w, http.StatusOK, body)
-}
-
-// GET /api/v2/notifications/channels
-func (s *Server) listChannels(w http.ResponseWriter, token string) {
-	s.mu.Lock()
-	dead := s.expireLocked(time.Now())
-	body := entities[channelJSON]{Entities: []channelJSON{}}
-	for _, ch := range s.sortedLocked(func(ch *channel) bool { return ch.token == token }) {
-		body.Entities = append(body.Entities, s.channelJSON(ch))
-	}
-	s.mu.Unlock()
-	s.noLongerSubscribed(dead)
-	writeJSON(w, http.StatusOK, body)
-}
-
-func (s *Server) channelJSON(ch *channel) channelJSON {
-	return channelJSON{
-		ConnectURI: s.wsURL + socketPrefix + ch.id,
-		ID:         ch.id,
-		Expires:    ch.expires.UTC().Format("2006-01-02T15:04:05.000Z"),
-	}
-}
-
-// HEAD /api/v2/notifications/channels/{id}
-func (s *Server) headChannel(w http.ResponseWriter, id string) {
-	if !s.exists(id) {
-		channelNotFound(w, id)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-func (s *Server) exists(id string) bool {
-	var dead []*socket
-	s.mu.Lock()
-	ch := s.lookupLocked(id, &dead)
-	s.mu.Unlock()
-	s.noLongerSubscribed(dead)
-	return ch != nil
-}
-
-// GET /api/v2/notifications/channels/{id}/subscriptions
-func (s *Server) getSubscriptions(w http.ResponseWriter, id string) {
-	var dead []*socket
-	s.mu.Lock()
-	ch := s.lookupLocked(id, &dead)
-	var topics []string
-	if ch != nil {
-		topics = sortedTopics(ch.topics)
-	}
-	s.mu.Unlock()
-	s.noLongerSubscribed(dead)
-
-	if ch == nil {
-		channelNotFound(w, id)
-		return
-	}
-	body := entities[topicJSON]{Entities: make([]topicJSON, len(topics))}
-	for i, t := range topics {
-		body.Entities[i].ID = t
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-// PUT (replace) and POST (add) /api/v2/notifications/channels/{id}/subscriptions
-func (s *Server) updateSubscriptions(w http.ResponseWriter, r *http.Request, id string, replace bool) {
-	s.countSubscriptionCall()
-	if !s.exists(id) {
-		channelNotFound(w, id)
-		return
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodySize))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad.request", "Cannot read the request body: "+err.Error())
-		return
-	}
-	var req []struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(data, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad.request", "The request body is not a valid list of topics: "+err.Error())
-		return
-	}
-	ignoreErrors, _ := strconv.ParseBool(r.URL.Query().Get("ignoreErrors"))
-
-	results := make([]topicJSON, 0, len(req))
-	seen := make(map[string]bool, len(req))
-	var permitted, rejected []string
-	for _, t := range req {
-		if t.ID == "" {
-			writeError(w, http.StatusBadRequest, "bad.request", "A topic id must not be empty.")
-			return
-		}
-		if seen[t.ID] {
-			continue
-		}
-		seen[t.ID] = true
-		ok, reason, missing := s.cfg.Permit(t.ID)
-		if ok {
-			permitted = append(permitted, t.ID)
-			results = append(results, topicJSON{ID: t.ID, State: "Permitted"})
-			continue
-		}
-		if reason == "" {
-			reason = "Permission denied"
-		}
-		rejected = append(rejected, t.ID)
-		results = append(results, topicJSON{ID: t.ID, State: "Rejected", RejectionReason: reason, MissingPermissions: missing})
-	}
-	if len(rejected) > 0 && !ignoreErrors {
-		writeError(w, http.StatusForbidden, "missing.any.permissions",
-			"Missing permissions for topics: "+strings.Join(rejected, ", "))
-		return
-	}
-
-	if err := s.awaitUpgrades(r.Context(), id); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "service.unavailable", "The request was interrupted: "+err.Error())
-		return
-	}
-
-	var dead []*socket
-	now := time.Now()
-	s.mu.Lock()
-	ch := s.lookupLocked(id, &dead)
-	tooMany := false
-	if ch != nil {
-		next := make(map[string]struct{}, len(permitted))
-		if !replace {
-			for t := range ch.topics {
-				next[t] = struct{}{}
-			}
-		}
-		for _, t := range permitted {
-			next[t] = struct{}{}
-		}
-		if len(next) > s.cfg.MaxTopics {
-			tooMany = true
-		} else {
-			ch.topics = next
-			ch.expires = now.Add(s.cfg.ChannelTTL)
-			s.wakeJanitor()
-		}
-	}
-	s.mu.Unlock()
-	s.noLongerSubscribed(dead)
-
-	switch {
-	case ch == nil:
-		channelNotFound(w, id)
-	case tooMany:
-		writeError(w, http.StatusBadRequest, "bad.request",
-			fmt.Sprintf("A channel cannot be subscribed to more than %d topics.", s.cfg.MaxTopics))
-	default:
-		writeJSON(w, http.StatusOK, entities[topicJSON]{Entities: results})
-	}
-}
-
-// DELETE /api/v2/notifications/channels/{id}/subscriptions
-func (s *Server) deleteSubscriptions(w http.ResponseWriter, r *http.Request, id string) {
-	s.countSubscriptionCall()
-	if err := s.awaitUpgrades(r.Context(), id); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "service.unavailable", "The request was interrupted: "+err.Error())
-		return
-	}
-	var dead []*socket
-	s.mu.Lock()
-	ch := s.lookupLocked(id, &dead)
-	if ch != nil {
-		ch.topics = make(map[string]struct{})
-	}
-	s.mu.Unlock()
-	s.noLongerSubscribed(dead)
-
-	if ch == nil {
-		channelNotFound(w, id)
-		return
-	}
-	writeJSON(w, http.StatusOK, entities[topicJSON]{Entities: []topicJSON{}})
-}
-
-func (s *Server) countSubscriptionCall() {
-	s.mu.Lock()
-	s.stats.SubscriptionCalls++
-	s.mu.Unlock()
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 
+// writeError writes the Genesys error body; its contextId is the answer's
+// correlation id.
 func writeError(w http.ResponseWriter, status int, code, message string) {
+	cid := w.Header().Get(correlationHeader)
+	if cid == "" {
+		cid = newUUID()
+	}
 	writeJSON(w, status, errorJSON{
 		Message:   message,
 		Code:      code,
 		Status:    status,
-		ContextID: newUUID(),
+		ContextID: cid,
 		Details:   []any{},
 		Errors:    []any{},
 	})
+}
+
+func badRequest(w http.ResponseWriter, message string) {
+	writeError(w, http.StatusBadRequest, "bad.request", message)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not.found", "No resource at "+r.URL.Path)
 }
 
 func channelNotFound(w http.ResponseWriter, id string) {

@@ -232,6 +232,13 @@ func TestPutIgnoreErrors(t *testing.T) {
 	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{"a", "b"}) {
 		t.Errorf("GET subscriptions = %v, want [a b]", topics)
 	}
+	var listed struct{ Entities []topicResult }
+	decode(t, h.doStatus(http.StatusOK, http.MethodGet, subsPath(ch.ID), ""), &listed)
+	for _, e := range listed.Entities {
+		if e.State != "Permitted" {
+			t.Errorf("GET subscriptions: %+v, want state Permitted", e)
+		}
+	}
 	if topics := h.srv.Subscriptions(ch.ID); !slices.Equal(topics, []string{"a", "b"}) {
 		t.Errorf("Subscriptions() = %v, want [a b]", topics)
 	}
@@ -286,9 +293,10 @@ func TestDeleteSubscriptions(t *testing.T) {
 	ch := h.create(token)
 	h.put(ch.ID, "a", "b")
 
-	body := h.doStatus(http.StatusOK, http.MethodDelete, subsPath(ch.ID), "")
-	if strings.TrimSpace(string(body)) != `{"entities":[]}` {
-		t.Errorf("DELETE body %s", body)
+	// The SDKs' deleteNotificationsChannelSubscriptions returns nothing.
+	resp, body := h.do(token, http.MethodDelete, subsPath(ch.ID), "")
+	if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
+		t.Errorf("DELETE: status %d, body %q, want 204 without a body", resp.StatusCode, body)
 	}
 	if topics := getTopics(t, h, ch.ID); len(topics) != 0 {
 		t.Errorf("after DELETE: %v", topics)
@@ -426,4 +434,146 @@ func TestFailNext(t *testing.T) {
 	h.srv.FailNext(5, http.StatusInternalServerError, 0)
 	h.srv.FailNext(0, http.StatusInternalServerError, 0)
 	h.create(token)
+}
+
+// A combined topic is stored as the topics it names: the answers list them,
+// each with its state, and their events reach the socket.
+func TestCombinedTopics(t *testing.T) {
+	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, Permit: permitSecret})
+	ch := h.create(token)
+	c := h.dial(ch)
+
+	body := h.doStatus(http.StatusOK, http.MethodPut, subsPath(ch.ID)+"?ignoreErrors=true",
+		topicList("v2.users.u1?presence&routingStatus", "v2.users.u1.presence", "secret.u2?presence&routingStatus"))
+	var got struct{ Entities []topicResult }
+	decode(t, body, &got)
+	want := []topicResult{
+		{ID: "v2.users.u1.presence", State: "Permitted"},
+		{ID: "v2.users.u1.routingStatus", State: "Permitted"},
+		{ID: "secret.u2.presence", State: "Rejected"},
+		{ID: "secret.u2.routingStatus", State: "Rejected"},
+	}
+	if !slices.EqualFunc(got.Entities, want, func(a, b topicResult) bool { return a.ID == b.ID && a.State == b.State }) {
+		t.Fatalf("PUT result %s, want %+v", body, want)
+	}
+	stored := []string{"v2.users.u1.presence", "v2.users.u1.routingStatus"}
+	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, stored) {
+		t.Errorf("GET subscriptions = %v, want %v", topics, stored)
+	}
+	if topics := h.srv.Subscriptions(ch.ID); !slices.Equal(topics, stored) {
+		t.Errorf("Subscriptions() = %v, want %v", topics, stored)
+	}
+	if _, n := h.srv.Publish("v2.users.u1.routingStatus", 1); n != 1 {
+		t.Fatalf("delivered %d, want 1", n)
+	}
+	if e := readEvent(t, c); e.TopicName != "v2.users.u1.routingStatus" {
+		t.Errorf("got %s", e.raw)
+	}
+	// POST expands too; the expansion is what counts.
+	h.doStatus(http.StatusOK, http.MethodPost, subsPath(ch.ID), topicList("v2.users.u3?presence"))
+	if n := h.srv.Channels()[0].Topics; n != 3 {
+		t.Errorf("Channels()[0].Topics = %d, want 3", n)
+	}
+
+	for _, bad := range []string{"v2.users.u1?", "v2.users.u1?presence&", "?presence", "v2.users.?presence"} {
+		resp, rbody := h.do(token, http.MethodPut, subsPath(ch.ID), topicList(bad))
+		checkError(t, resp, rbody, http.StatusBadRequest, "bad.request")
+	}
+}
+
+// The combined form counts as its expansion toward MaxTopics.
+func TestCombinedTopicsCountTwice(t *testing.T) {
+	h := newHarness(t, notifytest.Config{})
+	ch := h.create(token)
+	h.put(ch.ID, "keep")
+	combined := func(n int) []string {
+		topics := make([]string, n)
+		for i := range topics {
+			topics[i] = "v2.users.u" + strconv.Itoa(i) + "?presence&routingStatus"
+		}
+		return topics
+	}
+
+	resp, body := h.do(token, http.MethodPut, subsPath(ch.ID), topicList(combined(600)...)) // 1,200 topics
+	checkError(t, resp, body, http.StatusBadRequest, "bad.request")
+	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{"keep"}) {
+		t.Fatalf("after 600 combined topics: %v, want [keep]", got)
+	}
+	h.put(ch.ID, combined(500)...) // 1,000 topics
+	if n := len(h.srv.Subscriptions(ch.ID)); n != 1000 {
+		t.Fatalf("%d topics, want 1000", n)
+	}
+}
+
+// Every answer carries an ININ-Correlation-Id, distinct per request; an
+// error body's contextId repeats it.
+func TestCorrelationIDHeader(t *testing.T) {
+	h := newHarness(t, notifytest.Config{})
+	ch := h.create(token)
+	seen := map[string]bool{}
+	check := func(what string, resp *http.Response, body []byte) {
+		t.Helper()
+		cid := resp.Header.Get("ININ-Correlation-Id")
+		if cid == "" || seen[cid] {
+			t.Errorf("%s: ININ-Correlation-Id %q, want a new one", what, cid)
+		}
+		seen[cid] = true
+		if resp.StatusCode >= 400 && resp.Request.URL.Path != "/oauth/token" {
+			var e errorBody
+			decode(t, body, &e)
+			if e.ContextID != cid {
+				t.Errorf("%s: contextId %q, header %q", what, e.ContextID, cid)
+			}
+		}
+	}
+	for _, r := range []struct{ tok, method, path, body string }{
+		{token, http.MethodPost, channelsPath, ""},
+		{token, http.MethodGet, channelsPath, ""},
+		{token, http.MethodHead, channelsPath + "/" + ch.ID, ""},
+		{token, http.MethodPut, subsPath(ch.ID), topicList("a")},
+		{token, http.MethodGet, subsPath(ch.ID), ""},
+		{token, http.MethodDelete, subsPath(ch.ID), ""},
+		{token, http.MethodGet, "/api/v2/users/presences/purecloud/bulk?id=u", ""},
+		{token, http.MethodGet, "/api/v2/users?id=u&expand=routingStatus", ""},
+		{token, http.MethodGet, subsPath("streaming-0-unknown"), ""},
+		{"", http.MethodPost, channelsPath, ""},
+		{token, http.MethodPost, "/oauth/token", ""},
+	} {
+		resp, body := h.do(r.tok, r.method, r.path, r.body)
+		check(r.method+" "+r.path, resp, body)
+	}
+	h.srv.FailNext(1, http.StatusTooManyRequests, time.Second)
+	resp, body := h.do(token, http.MethodGet, channelsPath, "")
+	check("FailNext", resp, body)
+}
+
+// GET /channels lists the channels of the token by default, and those of
+// the token's app with includechannels=oauthclient.
+func TestListChannelsOfApp(t *testing.T) {
+	h := newHarness(t, notifytest.Config{App: func(tok string) string { return tok[:1] }})
+	a1 := h.create("a1")
+	a2 := h.create("a2")
+	h.create("b1")
+	list := func(tok, query string) []string {
+		t.Helper()
+		var got struct{ Entities []channelInfo }
+		resp, body := h.do(tok, http.MethodGet, channelsPath+query, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET channels%s: status %d: %s", query, resp.StatusCode, body)
+		}
+		decode(t, body, &got)
+		ids := []string{}
+		for _, ch := range got.Entities {
+			ids = append(ids, ch.ID)
+		}
+		return ids
+	}
+	if got := list("a1", "?includechannels=token"); !slices.Equal(got, []string{a1.ID}) {
+		t.Errorf("token: %v, want [%s]", got, a1.ID)
+	}
+	if got := list("a1", "?includechannels=oauthclient"); !slices.Equal(got, []string{a1.ID, a2.ID}) {
+		t.Errorf("oauthclient: %v, want [%s %s]", got, a1.ID, a2.ID)
+	}
+	resp, body := h.do("a1", http.MethodGet, channelsPath+"?includechannels=all", "")
+	checkError(t, resp, body, http.StatusBadRequest, "bad.request")
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -36,11 +37,38 @@ type Config struct {
 	// Default (when zero or negative) 1000.
 	MaxTopics int
 
-	// MaxChannels is the maximum number of channels per bearer token.
-	// Creating one more evicts (as Server.Evict does) the oldest channel of
-	// that token that has no open socket, or, if they all have one, the
-	// oldest. Default (when zero or negative) 20.
+	// MaxChannels is the maximum number of channels per app (OAuth client;
+	// see App): the tokens of one app share the limit. Creating one more
+	// evicts (as Server.Evict does) the app's channel without an open socket
+	// that was used least recently, or, if they all have one, the least
+	// recently used one. A channel is used when it is created, when a socket
+	// connects to it or closes, and by every REST request on it.
+	// Default (when zero or negative) 20.
 	MaxChannels int
+
+	// App returns the app (OAuth client) that a bearer token belongs to, for
+	// MaxChannels and for GET /channels?includechannels=oauthclient. It may
+	// be called concurrently and must not call the Server's methods.
+	// Default: every token belongs to one app.
+	App func(token string) string
+
+	// SocketClosingDelay is how long after its v2.system.socket_closing
+	// warning (SocketClosing, SocketClosingAll) a channel socket is closed,
+	// with status 1001 (going away), whatever the client does. Genesys
+	// warns about a minute ahead. Default (when zero or negative) 1m.
+	SocketClosingDelay time.Duration
+
+	// ClientID and ClientSecret are the client credentials that the token
+	// endpoint (TokenURL) accepts. Defaults (when empty)
+	// "notifytest-client" and "notifytest-secret".
+	ClientID     string
+	ClientSecret string
+
+	// TokenLifetime is the lifetime of the tokens that the token endpoint
+	// issues, rounded up to whole seconds (its answer's expires_in); the
+	// server refuses them once it has passed. Default (when zero or
+	// negative) 24h.
+	TokenLifetime time.Duration
 
 	// Permit decides whether a topic may be subscribed to. When it returns
 	// ok == false, the REST API reports the topic as "Rejected" with reason
@@ -53,18 +81,26 @@ type Config struct {
 	// Authorize decides whether a token is accepted: the bearer token of a
 	// REST request, which answers 401 if it is rejected, and the token of
 	// an access_token frame on a token-frame socket, which is then refused
-	// with an error frame (status 401) and closed with status 4001. It may
-	// be called concurrently and must not call the Server's methods.
-	// Default: any non-empty token is accepted.
+	// with an error frame (status 401) and closed with status 4001. It is
+	// asked only about tokens that the server has not refused on its own:
+	// the empty token, tokens revoked by TokenRevoked or ExpireTokens, and
+	// expired tokens of the token endpoint are always refused. It may be
+	// called concurrently and must not call the Server's methods.
+	// Default: every other token is accepted, whether the token endpoint
+	// issued it or not.
 	Authorize func(token string) bool
 }
 
 // Default values of the Config fields.
 const (
-	defaultHeartbeatInterval = 30 * time.Second
-	defaultChannelTTL        = 24 * time.Hour
-	defaultMaxTopics         = 1000
-	defaultMaxChannels       = 20
+	defaultHeartbeatInterval  = 30 * time.Second
+	defaultChannelTTL         = 24 * time.Hour
+	defaultMaxTopics          = 1000
+	defaultMaxChannels        = 20
+	defaultSocketClosingDelay = time.Minute
+	defaultClientID           = "notifytest-client"
+	defaultClientSecret       = "notifytest-secret"
+	defaultTokenLifetime      = 24 * time.Hour
 )
 
 // defaultAuthTimeout is how long a token-frame socket may wait before
@@ -89,41 +125,68 @@ func (c Config) withDefaults() Config {
 	if c.MaxChannels <= 0 {
 		c.MaxChannels = defaultMaxChannels
 	}
+	if c.App == nil {
+		c.App = func(string) string { return "" }
+	}
+	if c.SocketClosingDelay <= 0 {
+		c.SocketClosingDelay = defaultSocketClosingDelay
+	}
+	if c.ClientID == "" {
+		c.ClientID = defaultClientID
+	}
+	if c.ClientSecret == "" {
+		c.ClientSecret = defaultClientSecret
+	}
+	if c.TokenLifetime <= 0 {
+		c.TokenLifetime = defaultTokenLifetime
+	}
+	c.TokenLifetime = time.Duration(math.Ceil(c.TokenLifetime.Seconds())) * time.Second
 	if c.Permit == nil {
 		c.Permit = func(string) (bool, string, []string) { return true, "", nil }
 	}
 	if c.Authorize == nil {
-		c.Authorize = func(token string) bool { return token != "" }
+		c.Authorize = func(string) bool { return true }
 	}
 	return c
 }
 
 // Server is an in-process fake of the Genesys Cloud Notifications API: the
 // REST endpoints under /api/v2/notifications/channels and the channel
-// WebSockets, and the token-frame WebSockets at /api/v2/notifications.
-// Create one with NewServer and release it with Close.
+// WebSockets, the token-frame WebSockets at /api/v2/notifications, the
+// OAuth token endpoint, and the state of a fake organization with its REST
+// readers (presences, routing statuses, queue observations). Create one
+// with NewServer and release it with Close.
 //
 // All methods are safe for concurrent use.
 type Server struct {
-	cfg   Config
-	hs    *httptest.Server
-	wsURL string
+	cfg     Config
+	hs      *httptest.Server
+	wsURL   string
+	orgID   string    // the organizationId of system messages
+	started time.Time // the version of the state of users never set
 
 	sockets chan string   // see Sockets
 	kick    chan struct{} // wakes the janitor when an expiry changes
 	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 	once    sync.Once
+	stateMu sync.Mutex // serializes the state setters, see state.go
 
 	mu       sync.Mutex
 	closed   bool
-	seq      uint64
+	seq      uint64 // channels created
+	useSeq   uint64 // channel uses, see touchLocked
 	channels map[string]*channel
 	socks    map[*socket]struct{} // every socket whose handler is running
 	stats    Stats
-	fail     failure
+	fail     failure            // FailNext
+	failOn   map[string]failure // FailNextOn, by path pattern
+	failUp   failure            // FailUpgrades
 	tfSeq    uint64             // token-frame sockets accepted
 	tfConns  map[string]*socket // the authenticated token-frame sockets, by id
+	subbed   chan struct{}      // closed and replaced when a subscription may have appeared, see WaitSubscribed
+	tokens   tokenBook          // see auth.go
+	org      orgState           // see state.go
 
 	// authTimeout is how long a token-frame socket may wait before sending
 	// its access_token frame (see SetAuthTimeout in export_test.go).
@@ -134,16 +197,20 @@ type Server struct {
 	hookUpgradeWait func(channelID string) // a request waits for an upgrade
 	hookReserved    func(topic string)     // Publish chose its sockets, before writing
 	hookPongWait    func(id string)        // a ping waits for reserved frames
+	hookWarnDone    func(id string)        // the wait of a warned socket ended
 }
 
 // channel is the server side state of one notification channel.
 type channel struct {
-	id      string
-	token   string
-	seq     uint64 // creation order
-	expires time.Time
-	topics  map[string]struct{}
-	sock    *socket // the open socket, if any
+	id        string
+	token     string // the token that created it
+	lastToken string // the token of the last REST request on it
+	app       string // Config.App of token
+	seq       uint64 // creation order
+	lastUse   uint64 // see touchLocked
+	expires   time.Time
+	topics    map[string]struct{}
+	sock      *socket // the open socket, if any
 
 	// upgrading counts the WebSocket upgrades in progress on this channel;
 	// upgraded is closed when it drops back to zero. Both are guarded by
@@ -171,16 +238,33 @@ type Stats struct {
 	ChannelsCreated int
 	// SubscriptionCalls counts the authorized PUT, POST and DELETE requests
 	// on a channel's subscriptions, including those that failed, but not
-	// those answered by FailNext.
+	// those answered by FailNext or FailNextOn.
 	SubscriptionCalls int
+	// PresenceReads counts the authorized presence reads, bulk
+	// (/api/v2/users/presences/purecloud/bulk) or of one user
+	// (/api/v2/users/{id}/presences/purecloud), including those answered
+	// 400, but not those answered by FailNext or FailNextOn. ObservationQueries
+	// and UserReads count the same way.
+	PresenceReads int
+	// UserReads counts the authorized user reads: GET /api/v2/users and
+	// GET /api/v2/users/{id}/routingstatus.
+	UserReads int
+	// ObservationQueries counts the authorized
+	// POST /api/v2/analytics/queues/observations/query requests.
+	ObservationQueries int
+	// TokenRequests counts the requests to the token endpoint, refused ones
+	// included, but not those answered by FailNextOn.
+	TokenRequests int
+	// TokensIssued counts the tokens the token endpoint issued.
+	TokensIssued int
 	// Sockets counts the sockets accepted in total, channel and token-frame
 	// sockets alike.
 	Sockets int
 	// Open is the number of sockets open now, channel and token-frame
 	// sockets alike.
 	Open int
-	// Published counts the frames written by Publish (the sum of its
-	// delivered results).
+	// Published counts the frames written by Publish and by the state
+	// setters (the sum of their delivered results).
 	Published int
 	// Reauths counts the access_token frames accepted on token-frame
 	// sockets that were already authenticated.
@@ -200,7 +284,13 @@ func NewServer(cfg Config) *Server {
 		done:     make(chan struct{}),
 		channels: make(map[string]*channel),
 		socks:    make(map[*socket]struct{}),
+		failOn:   make(map[string]failure),
 		tfConns:  make(map[string]*socket),
+		subbed:   make(chan struct{}),
+		tokens:   newTokenBook(),
+		org:      newOrgState(),
+		orgID:    newUUID(),
+		started:  time.Now().UTC().Truncate(time.Millisecond),
 
 		authTimeout: defaultAuthTimeout,
 	}
@@ -211,8 +301,9 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// URL returns the API base URL, "http://127.0.0.1:PORT". The REST
-// endpoints are under URL()+"/api/v2/notifications/channels".
+// URL returns the API base URL, "http://127.0.0.1:PORT": the REST
+// endpoints are under URL()+"/api/v2/", the token endpoint is
+// URL()+"/oauth/token" (TokenURL).
 func (s *Server) URL() string {
 	return s.hs.URL
 }
@@ -246,6 +337,8 @@ func (s *Server) Close() {
 // channel socket is accepted and registered, and the connection id
 // ("tokenframe-N") each time a token-frame socket is authenticated, after
 // its "connected" frame is written, so that tests can wait for connections.
+// A client subscribes only after it connected: to wait until a Publish
+// reaches it, use WaitSubscribed.
 // It is buffered (1024); when it is full, ids are dropped rather than
 // blocking the server. Every call returns the same channel.
 func (s *Server) Sockets() <-chan string {
@@ -323,23 +416,21 @@ func (s *Server) sortedLocked(keep func(*channel) bool) []*channel {
 	return out
 }
 
-// createLocked creates a channel for token, evicting channels beyond
-// MaxChannels. It returns the new channel and the sockets of the evicted
-// channels.
-func (s *Server) createLocked(token string, now time.Time) (*channel, []*socket) {
+// createLocked creates a channel for token, which belongs to app, evicting
+// channels of app beyond MaxChannels. It returns the new channel and the
+// sockets of the evicted channels.
+func (s *Server) createLocked(token, app string, now time.Time) (*channel, []*socket) {
 	var evicted []*socket
 	for {
-		mine := s.sortedLocked(func(ch *channel) bool { return ch.token == token })
+		mine := s.sortedLocked(func(ch *channel) bool { return ch.app == app })
 		if len(mine) < s.cfg.MaxChannels {
 			break
 		}
-		victim := mine[0]
-		for _, ch := range mine {
-			if ch.sock == nil && ch.upgrading == 0 {
-				victim = ch
-				break
-			}
-		}
+		// The least recently used channel without a socket, or else the
+		// least recently used one.
+		victim := slices.MinFunc(mine, func(a, b *channel) int {
+			return cmp.Or(cmp.Compare(a.connected(), b.connected()), cmp.Compare(a.lastUse, b.lastUse))
+		})
 		if sk := s.removeLocked(victim); sk != nil {
 			evicted = append(evicted, sk)
 		}
@@ -353,14 +444,34 @@ func (s *Server) createLocked(token string, now time.Time) (*channel, []*socket)
 	ch := &channel{
 		id:      id,
 		token:   token,
+		app:     app,
 		seq:     s.seq,
 		expires: now.Add(s.cfg.ChannelTTL),
 		topics:  make(map[string]struct{}),
 	}
+	s.touchLocked(ch, token)
 	s.channels[id] = ch
 	s.stats.ChannelsCreated++
 	s.wakeJanitor()
 	return ch, evicted
+}
+
+// connected returns 1 if a socket is open or being opened on ch, else 0.
+func (ch *channel) connected() int {
+	if ch.sock != nil || ch.upgrading > 0 {
+		return 1
+	}
+	return 0
+}
+
+// touchLocked records a use of ch, and token as the last one used on it
+// unless it is empty.
+func (s *Server) touchLocked(ch *channel, token string) {
+	s.useSeq++
+	ch.lastUse = s.useSeq
+	if token != "" {
+		ch.lastToken = token
+	}
 }
 
 // removeLocked deletes ch and detaches its socket, which it returns.

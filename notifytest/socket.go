@@ -31,10 +31,11 @@ type socket struct {
 	conn *websocket.Conn
 	raw  net.Conn // the hijacked connection, to abort a close handshake
 
-	batch   *batch      // see awaitPublishes; guarded by Server.mu
-	wmu     sync.Mutex  // serializes writes with the decision to close
-	closing atomic.Bool // no more frames are written once set
-	stalled atomic.Bool // see Server.Stall
+	gone    chan struct{} // closed when the socket's handler has ended
+	batch   *batch        // see awaitPublishes; guarded by Server.mu
+	wmu     sync.Mutex    // serializes writes with the decision to close
+	closing atomic.Bool   // no more frames are written once set
+	stalled atomic.Bool   // see Server.Stall
 	written atomic.Int64
 }
 
@@ -51,7 +52,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, id string) 
 	if s.closed || ch == nil {
 		s.mu.Unlock()
 		s.noLongerSubscribed(dead)
-		http.NotFound(w, r)
+		channelNotFound(w, id)
 		return
 	}
 	if ch.upgrading == 0 {
@@ -99,11 +100,13 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, id string) 
 	s.mu.Lock()
 	if ch := s.channels[id]; ch != nil && ch.sock == sk {
 		ch.sock = nil
+		s.touchLocked(ch, "")
 	}
 	delete(s.socks, sk)
 	s.stats.Open--
 	s.mu.Unlock()
 	sk.kill()
+	close(sk.gone)
 }
 
 // accept upgrades the connection and registers the socket as the one of
@@ -112,7 +115,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, id string) 
 // replaces. orphan reports that the channel was removed during the upgrade:
 // the socket is then open but not registered to the channel.
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, ch *channel) (sk, old *socket, orphan bool) {
-	sk = &socket{s: s, id: ch.id}
+	sk = &socket{s: s, id: ch.id, gone: make(chan struct{})}
 	rec := &hijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
 		// The channel id is the capability; there is no origin to check.
@@ -149,6 +152,8 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, ch *channel) (sk
 		return sk, nil, true
 	}
 	old, ch.sock = ch.sock, sk
+	s.touchLocked(ch, "")
+	s.signalSubscribedLocked()
 	return sk, old, false
 }
 
@@ -267,7 +272,7 @@ func (s *Server) retire(sk *socket, last []byte, code websocket.StatusCode, reas
 // noLongerSubscribed retires the sockets of removed channels.
 func (s *Server) noLongerSubscribed(socks []*socket) {
 	for _, sk := range socks {
-		s.retire(sk, noLongerSubscribedFrame(sk.id), websocket.StatusNormalClosure, "no longer subscribed")
+		s.retire(sk, noLongerSubscribedFrame(s.origin(sk.id)), websocket.StatusNormalClosure, "no longer subscribed")
 	}
 }
 

@@ -223,6 +223,9 @@ func TestDialUnknownChannel(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("dial unknown channel: %v, %v", resp, err)
 	}
+	// The answer is a Genesys error, not text.
+	body, _ := readAll(resp)
+	checkError(t, resp, body, http.StatusNotFound, "not.found")
 }
 
 func TestReplaceSocket(t *testing.T) {

@@ -73,14 +73,14 @@ func (s *Server) serveTokenFrame(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		writeError(w, http.StatusServiceUnavailable, "service.unavailable", "The server is closed.")
 		return
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	sk := &socket{s: s, tf: &tokenFrameState{topics: make(map[string]struct{})}}
+	sk := &socket{s: s, tf: &tokenFrameState{topics: make(map[string]struct{})}, gone: make(chan struct{})}
 	rec := &hijackRecorder{ResponseWriter: w}
 	conn, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
 		// The token comes in the first frame; there is no origin to check.
@@ -90,6 +90,7 @@ func (s *Server) serveTokenFrame(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	defer close(sk.gone)
 
 	s.mu.Lock()
 	sk.conn, sk.raw = conn, rec.conn
@@ -185,7 +186,7 @@ func (sk *socket) tokenFrameLoop(authDone func()) {
 // the socket.
 func (sk *socket) authenticate(token string, first bool) bool {
 	s := sk.s
-	if !s.cfg.Authorize(token) {
+	if !s.authorize(token) {
 		// The message never contains the token.
 		s.refuse(sk, "invalid access token")
 		return false
@@ -199,6 +200,7 @@ func (sk *socket) authenticate(token string, first bool) bool {
 		// Registered before "connected" is written: a client that read it
 		// finds its connection in TokenFrameConnections.
 		s.tfConns[sk.id] = sk
+		s.signalSubscribedLocked()
 		registered = true
 	}
 	s.mu.Unlock()
@@ -244,6 +246,7 @@ func (sk *socket) subscribe(topic string) {
 	full := len(sk.tf.topics) >= s.cfg.MaxTopics
 	if !full {
 		sk.tf.topics[topic] = struct{}{}
+		s.signalSubscribedLocked()
 	}
 	s.mu.Unlock()
 	if full {
