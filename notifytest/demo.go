@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -128,4 +131,90 @@ func listNames(names []string) string {
 		return names[0] + verb
 	}
 	return strings.Join(names[:last], ", ") + " and " + names[last] + verb
+}
+
+// A Screen is the output of a demo program, such as the examples of this
+// module: a title and a status line over a table, redrawn in place at
+// every change on a terminal, or one time-stamped line per change
+// anywhere else (a pipe, a file), with no escape codes. Its layout fits 80
+// columns: the title line is cut to 80 characters and every cell of the
+// table to 24.
+//
+// A Screen is not safe for concurrent use.
+type Screen struct {
+	w      io.Writer
+	redraw bool
+	title  string
+	table  func() [][]string
+	status string
+	err    error // the first write error
+}
+
+// Widths of a Screen's layout.
+const (
+	screenWidth = 80
+	cellWidth   = 24
+)
+
+// NewScreen returns a Screen that writes to w. If redraw, every change
+// redraws the title, the status and the table from the top left corner of
+// the terminal; do that only if Terminal(w). table returns the rows of the
+// table, its header first; it is called at each redraw, on the goroutine
+// of the change.
+func NewScreen(w io.Writer, redraw bool, title string, table func() [][]string) *Screen {
+	return &Screen{w: w, redraw: redraw, title: title, table: table}
+}
+
+// Terminal reports whether w is a terminal (an *os.File on a character
+// device), where a Screen can redraw in place.
+func Terminal(w io.Writer) bool {
+	f, _ := w.(*os.File)
+	fi, err := f.Stat() // an error for a nil *os.File
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Status sets the status line and shows it: it redraws, or writes the line
+// "15:04:05.000 status {status}".
+func (s *Screen) Status(status string) {
+	s.status = status
+	s.Change("status %s", status)
+}
+
+// Change shows a change: it redraws, or writes a line of format and args
+// after a time stamp, such as "15:04:05.000 {line}".
+func (s *Screen) Change(format string, args ...any) {
+	if s.err != nil {
+		return
+	}
+	now := time.Now()
+	if !s.redraw {
+		_, s.err = fmt.Fprintf(s.w, "%s %s\n", now.Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		return
+	}
+	var frame strings.Builder
+	fmt.Fprintf(&frame, "%s\n\n", clip(s.title+" · "+now.Format("15:04:05")+" · "+s.status, screenWidth))
+	tw := tabwriter.NewWriter(&frame, 0, 0, 2, ' ', 0)
+	for _, row := range s.table() {
+		cells := make([]string, len(row))
+		for i, cell := range row {
+			cells[i] = clip(cell, cellWidth)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	// Draw over the previous frame: from the top left corner, clearing the
+	// rest of every line, then everything below.
+	_, s.err = io.WriteString(s.w, "\x1b[H"+strings.ReplaceAll(frame.String(), "\n", "\x1b[K\n")+"\x1b[J")
+}
+
+// Err returns the first error writing to w; after it, the Screen writes
+// nothing more.
+func (s *Screen) Err() error { return s.err }
+
+// clip cuts s to at most n characters, marking the cut with "…".
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -23,7 +23,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math/rand/v2"
 	"net/http"
@@ -32,7 +31,6 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -66,7 +64,7 @@ Flags:
 
 func main() {
 	plain := flag.Bool("plain", false, "print one line per change, even on a terminal")
-	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: how often the fake server drops the connection (0: never)")
+	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: drop the connection this often; 0 never")
 	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
 	flag.Parse()
 	creds, live, err := notifytest.CredentialsFromEnv(os.Getenv)
@@ -92,6 +90,7 @@ func main() {
 		c       *notify.Client
 		agents  []*agent
 		refresh func(context.Context, *agent) error // loads an agent's current state
+		title   = "Agents"
 	)
 	if live {
 		for _, arg := range flag.Args() {
@@ -107,17 +106,15 @@ func main() {
 		defer srv.Close() // after c.Close, deferred below
 		d := newDemo()
 		go srv.RunDemo(ctx, notifytest.Demo{Tick: 250 * time.Millisecond, DropEvery: *dropEvery, Step: func(int) { d.step(srv) }})
-		agents, refresh = d.agents(), d.refresh
+		agents, refresh, title = d.agents(), d.refresh, title+" (demo)"
 		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // the fake takes any token
 		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
 	if err == nil {
 		defer c.Close()
-		v := &view{w: os.Stdout, table: !*plain && isTerminal(os.Stdout), title: "Agents", agents: agents}
-		if !live {
-			v.title += " (demo)"
-		}
-		err = show(ctx, c, v, refresh)
+		table := func() [][]string { return rows(agents) }
+		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, table)
+		err = show(ctx, c, screen, agents, refresh)
 	}
 	if err != nil {
 		log.Print(err)
@@ -135,13 +132,26 @@ type agent struct {
 	RoutingSince  time.Time
 }
 
+// rows returns the table of the agents, its header first.
+func rows(agents []*agent) [][]string {
+	rows := [][]string{{"AGENT", "PRESENCE", "SINCE", "ROUTING", "SINCE"}}
+	for _, a := range agents {
+		rows = append(rows, []string{a.label(), orDash(a.Presence), clock(a.PresenceSince), orDash(a.Routing), clock(a.RoutingSince)})
+	}
+	return rows
+}
+
 // show subscribes c to the agents' topics and shows their changes on v
 // until ctx ends or Run fails. It loads every agent with refresh on the
 // first connection and after every gap.
-func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.Context, *agent) error) error {
+func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []*agent, refresh func(context.Context, *agent) error) error {
+	// changed shows a change of a; why is "presence", "routing" or "refresh".
+	changed := func(a *agent, why string) {
+		v.Change("%-8s %q %s, %s", why, a.label(), orDash(a.Presence), orDash(a.Routing))
+	}
 	presenceOf, routingOf := map[string]*agent{}, map[string]*agent{}
 	var topics []string
-	for _, a := range v.agents {
+	for _, a := range agents {
 		presenceOf[notify.UserPresenceTopic(a.ID)] = a
 		routingOf[notify.UserRoutingStatusTopic(a.ID)] = a
 		topics = append(topics, notify.UserPresenceTopic(a.ID), notify.UserRoutingStatusTopic(a.ID))
@@ -152,20 +162,20 @@ func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.C
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	v.setStatus("connecting")
+	v.Status("connecting")
 	for ev := range c.Events() { // closed when Run returns
 		switch ev := ev.(type) {
 		case notify.Connected:
 			// Genesys keeps nothing for a closed socket: load the state now,
 			// on the first connection and after every gap.
 			failed := 0
-			for _, a := range v.agents {
+			for _, a := range agents {
 				if err := refresh(ctx, a); err != nil {
 					failed++
 					log.Printf("reading %s: %v", a.ID, err)
 					continue
 				}
-				v.changed(a, "refresh")
+				changed(a, "refresh")
 			}
 			status := "connected"
 			if ev.Gap {
@@ -176,13 +186,13 @@ func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.C
 			} else if ev.Gap {
 				status += ": agents read again"
 			}
-			v.setStatus(status)
+			v.Status(status)
 		case notify.Disconnected:
-			v.setStatus(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
+			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
 		case notify.Rejected:
-			v.setStatus(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
+			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.setStatus(fmt.Sprintf("fell behind: %d changes dropped", ev.Count))
+			v.Status(fmt.Sprintf("fell behind: %d changes dropped", ev.Count))
 		case notify.Notification:
 			if a := presenceOf[ev.Topic]; a != nil {
 				p, err := notify.Decode[notify.UserPresence](ev)
@@ -190,7 +200,7 @@ func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.C
 					log.Print(err)
 				} else if !p.ModifiedDate.Before(a.PresenceSince) { // not older than a refresh
 					a.Presence, a.PresenceSince = p.PresenceDefinition.SystemPresence, p.ModifiedDate
-					v.changed(a, "presence")
+					changed(a, "presence")
 				}
 			} else if a := routingOf[ev.Topic]; a != nil {
 				s, err := notify.Decode[notify.UserRoutingStatus](ev)
@@ -198,79 +208,18 @@ func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.C
 					log.Print(err)
 				} else if !s.RoutingStatus.StartTime.Before(a.RoutingSince) {
 					a.Routing, a.RoutingSince = s.RoutingStatus.Status, s.RoutingStatus.StartTime
-					v.changed(a, "routing")
+					changed(a, "routing")
 				}
 			}
 		}
-		if v.err != nil {
-			return v.err
+		if err := v.Err(); err != nil {
+			return err
 		}
 	}
 	if err := <-runErr; ctx.Err() == nil {
 		return err
 	}
 	return nil // interrupted
-}
-
-// view shows the agents on w: as a table redrawn in place under a status
-// line, or, unless table, as one line per change after a time stamp.
-type view struct {
-	w      io.Writer
-	table  bool
-	title  string
-	agents []*agent
-	status string
-	err    error // the first write error
-}
-
-// setStatus shows the state of the stream.
-func (v *view) setStatus(status string) {
-	v.status = status
-	v.show("status " + status)
-}
-
-// changed shows a change of a; why is "presence", "routing" or "refresh".
-func (v *view) changed(a *agent, why string) {
-	v.show(fmt.Sprintf("%-8s %q %s, %s", why, clip(a.label(), 24), orDash(a.Presence), orDash(a.Routing)))
-}
-
-// show writes line, or, in table mode, the whole table again.
-func (v *view) show(line string) {
-	if v.err != nil {
-		return
-	}
-	if !v.table {
-		_, v.err = fmt.Fprintf(v.w, "%s %s\n", time.Now().Format("15:04:05.000"), line)
-		return
-	}
-	var frame strings.Builder
-	fmt.Fprintf(&frame, "%s\n\n", clip(v.title+" · "+time.Now().Format("15:04:05")+" · "+v.status, 80))
-	tw := tabwriter.NewWriter(&frame, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AGENT\tPRESENCE\tSINCE\tROUTING\tSINCE")
-	for _, a := range v.agents {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", clip(a.label(), 24), orDash(a.Presence), clock(a.PresenceSince),
-			orDash(a.Routing), clock(a.RoutingSince))
-	}
-	tw.Flush()
-	// Draw over the previous frame: from the top left corner, clearing the
-	// rest of every line, then everything below.
-	_, v.err = io.WriteString(v.w, "\x1b[H"+strings.ReplaceAll(frame.String(), "\n", "\x1b[K\n")+"\x1b[J")
-}
-
-// isTerminal reports whether w is a terminal, where the table can be
-// redrawn in place; a pipe or a file gets plain lines.
-func isTerminal(w io.Writer) bool {
-	f, _ := w.(*os.File)
-	fi, err := f.Stat() // an error for a nil *os.File
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// clip shortens s to at most n characters, marking the cut with "…".
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 func (a *agent) label() string {

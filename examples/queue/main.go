@@ -24,7 +24,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math/rand/v2"
 	"net/http"
@@ -34,7 +33,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -68,7 +66,7 @@ Flags:
 
 func main() {
 	plain := flag.Bool("plain", false, "print one line per change, even on a terminal")
-	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: how often the fake server drops the connection (0: never)")
+	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: drop the connection this often; 0 never")
 	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
 	flag.Parse()
 	creds, live, err := notifytest.CredentialsFromEnv(os.Getenv)
@@ -94,6 +92,7 @@ func main() {
 		c       *notify.Client
 		queues  []*queue
 		refresh func(context.Context, []*queue) error // sets the queues' counts to their current values
+		title   = "Queues"
 	)
 	if live {
 		for _, arg := range flag.Args() {
@@ -109,17 +108,15 @@ func main() {
 		defer srv.Close() // after c.Close, deferred below
 		d := newDemo()
 		go srv.RunDemo(ctx, notifytest.Demo{Tick: 150 * time.Millisecond, DropEvery: *dropEvery, Step: func(n int) { d.step(srv, n) }})
-		queues, refresh = d.queues(), d.refresh
+		queues, refresh, title = d.queues(), d.refresh, title+" (demo)"
 		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // the fake takes any token
 		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
 	if err == nil {
 		defer c.Close()
-		v := &view{w: os.Stdout, table: !*plain && isTerminal(os.Stdout), title: "Queues", queues: queues}
-		if !live {
-			v.title += " (demo)"
-		}
-		err = show(ctx, c, v, refresh)
+		table := func() [][]string { return rows(queues) }
+		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, table)
+		err = show(ctx, c, screen, queues, refresh)
 	}
 	if err != nil {
 		log.Print(err)
@@ -166,13 +163,34 @@ func (q *queue) apply(o notify.QueueObservation) bool {
 	return changed
 }
 
+// rows returns the table of the queues, its header first: a row per
+// queue, and under it a row per media type that has conversations.
+func rows(queues []*queue) [][]string {
+	rows := [][]string{{"QUEUE", "WAITING", "INTERACTING", "ON QUEUE", "UPDATED"}}
+	for _, q := range queues {
+		updated := "-"
+		if !q.Updated.IsZero() {
+			updated = q.Updated.Format("15:04:05")
+		}
+		rows = append(rows, []string{q.label(), strconv.Itoa(total(q.Waiting)), strconv.Itoa(total(q.Interacting)), q.onQueue(), updated})
+		for _, m := range q.media() {
+			rows = append(rows, []string{"  " + m, strconv.Itoa(q.Waiting[m]), strconv.Itoa(q.Interacting[m]), "", ""})
+		}
+	}
+	return rows
+}
+
 // show subscribes c to the queues' observations and shows their changes
 // on v until ctx ends or Run fails. It reads the counts with refresh on the
 // first connection and after every gap.
-func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.Context, []*queue) error) error {
+func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, queues []*queue, refresh func(context.Context, []*queue) error) error {
+	// changed shows a change of q; why is "update" or "refresh".
+	changed := func(q *queue, why string) {
+		v.Change("%-7s %q waiting=%d interacting=%d onQueue=%s", why, q.label(), total(q.Waiting), total(q.Interacting), q.onQueue())
+	}
 	byID := map[string]*queue{}
 	var topics []string
-	for _, q := range v.queues {
+	for _, q := range queues {
 		byID[q.ID] = q
 		topics = append(topics, notify.QueueObservationsTopic(q.ID))
 	}
@@ -182,7 +200,7 @@ func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.C
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	v.setStatus("connecting")
+	v.Status("connecting")
 	for ev := range c.Events() { // closed when Run returns
 		switch ev := ev.(type) {
 		case notify.Connected:
@@ -192,24 +210,24 @@ func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.C
 			if ev.Gap {
 				status += fmt.Sprintf(" after a %s gap", ev.Downtime.Round(time.Millisecond))
 			}
-			if err := refresh(ctx, v.queues); err != nil {
+			if err := refresh(ctx, queues); err != nil {
 				log.Printf("reading the counts: %v", err)
 				status += ": could not read the counts"
 			} else {
-				for _, q := range v.queues {
-					v.changed(q, "refresh")
+				for _, q := range queues {
+					changed(q, "refresh")
 				}
 				if ev.Gap {
 					status += ": counts read again"
 				}
 			}
-			v.setStatus(status)
+			v.Status(status)
 		case notify.Disconnected:
-			v.setStatus(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
+			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
 		case notify.Rejected:
-			v.setStatus(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
+			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.setStatus(fmt.Sprintf("fell behind: %d updates dropped", ev.Count))
+			v.Status(fmt.Sprintf("fell behind: %d updates dropped", ev.Count))
 		case notify.Notification:
 			o, err := notify.Decode[notify.QueueObservation](ev)
 			if err != nil {
@@ -221,87 +239,17 @@ func show(ctx context.Context, c *notify.Client, v *view, refresh func(context.C
 				id, _ = notify.TopicID(ev.Topic)
 			}
 			if q := byID[id]; q != nil && q.apply(o) {
-				v.changed(q, "update")
+				changed(q, "update")
 			}
 		}
-		if v.err != nil {
-			return v.err
+		if err := v.Err(); err != nil {
+			return err
 		}
 	}
 	if err := <-runErr; ctx.Err() == nil {
 		return err
 	}
 	return nil // interrupted
-}
-
-// view shows the queues on w: as a table redrawn in place under a status
-// line, or, unless table, as one line per change after a time stamp.
-type view struct {
-	w      io.Writer
-	table  bool
-	title  string
-	queues []*queue
-	status string
-	err    error // the first write error
-}
-
-// setStatus shows the state of the stream.
-func (v *view) setStatus(status string) {
-	v.status = status
-	v.show("status " + status)
-}
-
-// changed shows a change of q; why is "update" or "refresh".
-func (v *view) changed(q *queue, why string) {
-	v.show(fmt.Sprintf("%-7s %q waiting=%d interacting=%d onQueue=%s",
-		why, clip(q.label(), 24), total(q.Waiting), total(q.Interacting), q.onQueue()))
-}
-
-// show writes line, or, in table mode, the whole table again: a row per
-// queue, and under it a row per media type that has conversations.
-func (v *view) show(line string) {
-	if v.err != nil {
-		return
-	}
-	now := time.Now()
-	if !v.table {
-		_, v.err = fmt.Fprintf(v.w, "%s %s\n", now.Format("15:04:05.000"), line)
-		return
-	}
-	var frame strings.Builder
-	fmt.Fprintf(&frame, "%s\n\n", clip(v.title+" · "+now.Format("15:04:05")+" · "+v.status, 80))
-	tw := tabwriter.NewWriter(&frame, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "QUEUE\tWAITING\tINTERACTING\tON QUEUE\tUPDATED")
-	for _, q := range v.queues {
-		updated := "-"
-		if !q.Updated.IsZero() {
-			updated = q.Updated.Format("15:04:05")
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", clip(q.label(), 24), total(q.Waiting), total(q.Interacting), q.onQueue(), updated)
-		for _, m := range q.media() {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t\t\n", clip(m, 22), q.Waiting[m], q.Interacting[m])
-		}
-	}
-	tw.Flush()
-	// Draw over the previous frame: from the top left corner, clearing the
-	// rest of every line, then everything below.
-	_, v.err = io.WriteString(v.w, "\x1b[H"+strings.ReplaceAll(frame.String(), "\n", "\x1b[K\n")+"\x1b[J")
-}
-
-// isTerminal reports whether w is a terminal, where the table can be
-// redrawn in place; a pipe or a file gets plain lines.
-func isTerminal(w io.Writer) bool {
-	f, _ := w.(*os.File)
-	fi, err := f.Stat() // an error for a nil *os.File
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// clip shortens s to at most n characters, marking the cut with "…".
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 func (q *queue) label() string {

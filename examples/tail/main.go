@@ -57,7 +57,7 @@ Flags:
 `
 
 func main() {
-	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: how often the fake server drops the connection (0: never)")
+	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: drop the connection this often; 0 never")
 	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
 	flag.Parse()
 	creds, live, err := notifytest.CredentialsFromEnv(os.Getenv)
