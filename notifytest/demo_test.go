@@ -1,8 +1,14 @@
 package notifytest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -162,6 +168,109 @@ func TestDemoCredentialsFromEnv(t *testing.T) {
 		c, ok, err := notifytest.CredentialsFromEnv(getenv(env))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want+":") || ok || c != (notifytest.Credentials{}) {
 			t.Errorf("%v set: %+v, %v, %v; want an error starting %q", tc.set, c, ok, err, tc.want)
+		}
+	}
+}
+
+// Off a terminal, a Screen writes one time-stamped line per change and no
+// escape codes, and does not build its table.
+func TestDemoScreenPlain(t *testing.T) {
+	var out bytes.Buffer
+	s := notifytest.NewScreen(&out, false, "Agents", func() [][]string {
+		t.Error("table built for plain output")
+		return nil
+	})
+	s.Status("connected")
+	s.Change("presence %q %s", "Ada Lovelace", "On Queue")
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} (status connected|presence "Ada Lovelace" On Queue)$`)
+	if len(lines) != 2 || !want.MatchString(lines[0]) || !want.MatchString(lines[1]) || strings.Contains(out.String(), "\x1b") {
+		t.Fatalf("want two plain lines, got %q", out.String())
+	}
+}
+
+// On a terminal, every change redraws the title, the status and the table
+// from the top left corner, clearing what the previous frame left, within
+// 80 columns.
+func TestDemoScreenRedraw(t *testing.T) {
+	var out bytes.Buffer
+	rows := [][]string{
+		{"AGENT", "PRESENCE"},
+		{"Ada Lovelace", "On Queue"},
+		{"3b5e0f7a-2d1c-4e8b-9a6f-0c1d2e3f4a5b", "-"},
+	}
+	s := notifytest.NewScreen(&out, true, "Agents", func() [][]string { return rows })
+	s.Status("connected")
+	s.Change("ignored %s", "on a terminal")
+	s.Status("reconnecting in 1.2s: " + strings.Repeat("a long error ", 10))
+	frames := strings.Split(out.String(), "\x1b[H")
+	if len(frames) != 4 || frames[0] != "" {
+		t.Fatalf("want three frames, each from the top left corner: %q", out.String())
+	}
+	for i, frame := range frames[1:] {
+		body, ok := strings.CutSuffix(frame, "\x1b[J")
+		if !ok {
+			t.Fatalf("frame %d does not clear below itself: %q", i, frame)
+		}
+		var lines []string
+		for line := range strings.Lines(body) {
+			l, ok := strings.CutSuffix(line, "\x1b[K\n")
+			if !ok {
+				t.Fatalf("frame %d: line %q does not clear to its end", i, line)
+			}
+			if n := len([]rune(l)); n > 80 {
+				t.Errorf("frame %d: line %q is %d characters wide", i, l, n)
+			}
+			lines = append(lines, l)
+		}
+		if len(lines) != 5 || !strings.HasPrefix(lines[0], "Agents · ") || lines[1] != "" {
+			t.Fatalf("frame %d: want a title, a blank line and three rows: %q", i, lines)
+		}
+		if want := []string{
+			"AGENT                     PRESENCE",
+			"Ada Lovelace              On Queue",
+			"3b5e0f7a-2d1c-4e8b-9a6f…  -",
+		}; !slices.Equal(lines[2:], want) {
+			t.Errorf("frame %d: table\n%s\nwant\n%s", i, strings.Join(lines[2:], "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if title := strings.SplitN(frames[3], "\x1b[K", 2)[0]; !strings.Contains(title, "reconnecting in 1.2s: a long") || !strings.HasSuffix(title, "…") {
+		t.Errorf("the long status is not cut with …: %q", title)
+	}
+}
+
+// A Screen stops at the first write error and reports it.
+func TestDemoScreenWriteError(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	w.Close()
+	s := notifytest.NewScreen(w, false, "Queues", nil)
+	s.Status("connected")
+	s.Change("update")
+	if err := s.Err(); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Err = %v, want the write error", err)
+	}
+}
+
+// Pipes, files and buffers are not terminals.
+func TestDemoTerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, out := range map[string]io.Writer{"pipe": w, "file": f, "buffer": &bytes.Buffer{}, "nil file": (*os.File)(nil)} {
+		if notifytest.Terminal(out) {
+			t.Errorf("%s: Terminal = true", name)
 		}
 	}
 }
