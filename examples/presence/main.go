@@ -107,7 +107,7 @@ func main() {
 		d := newDemo()
 		go srv.RunDemo(ctx, notifytest.Demo{Tick: 250 * time.Millisecond, DropEvery: *dropEvery, Step: func(int) { d.step(srv) }})
 		agents, refresh, title = d.agents(), d.refresh, title+" (demo)"
-		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // the fake takes any token
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // any token; TODO: srv.TokenSource()
 		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
 	if err == nil {

@@ -109,7 +109,7 @@ func main() {
 		d := newDemo()
 		go srv.RunDemo(ctx, notifytest.Demo{Tick: 150 * time.Millisecond, DropEvery: *dropEvery, Step: func(n int) { d.step(srv, n) }})
 		queues, refresh, title = d.queues(), d.refresh, title+" (demo)"
-		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // the fake takes any token
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // any token; TODO: srv.TokenSource()
 		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
 	if err == nil {

@@ -88,7 +88,7 @@ func main() {
 		defer srv.Close() // after c.Close, deferred below
 		go srv.RunDemo(ctx, notifytest.Demo{Tick: 400 * time.Millisecond, DropEvery: *dropEvery, Step: demoStep(srv)})
 		topics = demoTopics
-		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // the fake takes any token
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // any token; TODO: srv.TokenSource()
 		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
 	if err == nil {
