@@ -342,15 +342,21 @@ var (
 	statusLine   = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} status (connecting|connected|connected after a \S+ gap: \w+ read again|reconnecting in \S+: .+)$`)
 )
 
+// submatches returns the submatches of re in line; nil for a status line,
+// and for any other line, which fails the test.
+func submatches(t *testing.T, re *regexp.Regexp, line string) []string {
+	m := re.FindStringSubmatch(line)
+	if m == nil && !statusLine.MatchString(line) {
+		t.Errorf("unexpected line %q", line)
+	}
+	return m
+}
+
 // checkPresence checks that a line is a status or the state of one of the
 // demo's agents.
 func checkPresence(t *testing.T, line string) {
-	if statusLine.MatchString(line) {
-		return
-	}
-	m := presenceLine.FindStringSubmatch(line)
+	m := submatches(t, presenceLine, line)
 	if m == nil {
-		t.Errorf("unexpected line %q", line)
 		return
 	}
 	names := []string{"Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson"}
@@ -367,12 +373,8 @@ func checkPresence(t *testing.T, line string) {
 // on each queue: a count below that, or an agent total that moves, means
 // that an update was misread.
 func checkQueue(t *testing.T, line string) {
-	if statusLine.MatchString(line) {
-		return
-	}
-	m := queueLine.FindStringSubmatch(line)
+	m := submatches(t, queueLine, line)
 	if m == nil {
-		t.Errorf("unexpected line %q", line)
 		return
 	}
 	agents := map[string]string{"Support": "9", "Sales": "6", "Billing": "4"}
