@@ -1,6 +1,6 @@
 // Command benchmarks measures the notify client and prints one Markdown
 // table of results, ready to paste into the README, for both wire
-// protocols (PROTOCOL.md §1 Genesys, §2 token-frame):
+// protocols (docs/protocol.md §1 Genesys, §2 token-frame):
 //
 //   - throughput: events per second a consumer receives from a server that
 //     writes frames as fast as it can, for three client loops: raw

@@ -1,22 +1,20 @@
 // Command presence shows a live table of agents' presence and routing
-// status, redrawn in the terminal whenever something changes, with a status
-// line that tells whether the stream is connected, reconnecting, or just
-// recovered from a gap (after which it refreshes the table).
+// status, with a status line that tells whether the stream is connected,
+// reconnecting, or just recovered from a gap (after which it reads every
+// agent's state again).
 //
 // With GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT set
 // it uses the real service; name the users by id, optionally with a label:
 //
 //	go run ./examples/presence 3b5e0f7a-…=Ada 8f0e6a2b-…
 //
-// The OAuth client needs presence and routing-status read permissions.
-// Without credentials it starts an embedded fake server (package
-// notifytest) that publishes synthetic changes and drops the connection
-// every few seconds:
+// With none of them set it runs in demo mode: an embedded fake server
+// (package notifytest) publishes changes of four agents and drops the
+// connection every few seconds:
 //
 //	go run ./examples/presence
 //
-// -plain prints one line per change instead of redrawing; -for stops after
-// a while. Ctrl-C ends it.
+// presence -h tells more.
 package main
 
 import (
@@ -25,7 +23,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math/rand/v2"
 	"net/http"
@@ -39,26 +36,90 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gcnotify/notify"
-	"github.com/gcnotify/notify/examples/internal/demofeed"
-	"github.com/gcnotify/notify/examples/internal/screen"
 	"github.com/gcnotify/notify/notifytest"
 )
 
+const usage = `usage: presence [-plain] [-drop-every duration] [user-id[=name] ...]
+
+presence shows the presence and routing status of agents as they change. On
+a terminal it redraws a table under a status line; otherwise (or with
+-plain) it prints one line per change. After every reconnect it reads each
+agent's state again, since Genesys Cloud keeps no events for a closed
+socket.
+
+Environment:
+  GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET  an OAuth client with the client
+                                            credentials grant, allowed to
+                                            read users' presence and routing
+                                            status
+  GENESYS_ENVIRONMENT                       its region, such as mypurecloud.ie
+
+With all three set, presence shows the users named as arguments (a user id,
+optionally =name). With none set it runs in demo mode: an embedded fake
+server plays four agents and drops the connection every -drop-every; users
+cannot be named then. Ctrl-C stops it.
+
+Flags:
+`
+
 func main() {
-	dur := flag.Duration("for", 0, "stop after this long (default: until interrupted)")
-	plain := flag.Bool("plain", false, "print one line per change instead of redrawing the table")
-	dropEvery := flag.Duration("drop-every", 3*time.Second, "with the fake server: how often it drops the connection")
+	plain := flag.Bool("plain", false, "print one line per change, even on a terminal")
+	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: drop the connection this often; 0 never")
+	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
 	flag.Parse()
+	creds, live, err := notifytest.CredentialsFromEnv(os.Getenv)
+	switch {
+	case err != nil:
+	case *dropEvery < 0:
+		err = fmt.Errorf("-drop-every %v is negative; 0 never drops", *dropEvery)
+	case live && flag.NArg() == 0:
+		err = errors.New("name at least one user: id or id=name")
+	case !live && flag.NArg() > 0:
+		err = errors.New("users are shown from Genesys Cloud only: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT, or name none for the demo")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "presence: %v\n", err)
+		os.Exit(2)
+	}
+	log.SetFlags(0)
+	log.SetPrefix("presence: ")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if *dur > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *dur)
-		defer cancel()
+	var (
+		c       *notify.Client
+		agents  []*agent
+		refresh func(context.Context, *agent) error // loads an agent's current state
+		title   = "Agents"
+	)
+	if live {
+		for _, arg := range flag.Args() {
+			id, name, _ := strings.Cut(arg, "=")
+			agents = append(agents, &agent{ID: id, Name: name})
+		}
+		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
+		c, err = notify.New(ts, notify.WithEnvironment(creds.Environment))
+		refresh = restRefresher(oauth2.NewClient(ctx, oauth2.ReuseTokenSource(nil, ts)), "https://api."+creds.Environment)
+	} else {
+		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
+		srv := notifytest.NewServer(notifytest.Config{})
+		defer srv.Close() // after c.Close, deferred below
+		d := newDemo()
+		go srv.RunDemo(ctx, notifytest.Demo{Tick: 250 * time.Millisecond, DropEvery: *dropEvery, Step: func(int) { d.step(srv) }})
+		agents, refresh, title = d.agents(), d.refresh, title+" (demo)"
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // any token; TODO: srv.TokenSource()
+		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
-	if err := run(ctx, os.Stdout, flag.Args(), *plain, *dropEvery); err != nil {
-		log.Fatal(err)
+	if err == nil {
+		defer c.Close()
+		table := func() [][]string { return rows(agents) }
+		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, table)
+		err = show(ctx, c, screen, agents, refresh)
+	}
+	if err != nil {
+		log.Print(err)
+		stop()
+		os.Exit(1)
 	}
 }
 
@@ -71,44 +132,23 @@ type agent struct {
 	RoutingSince  time.Time
 }
 
-// refresher loads the current state of an agent: over REST from Genesys
-// Cloud, or from the demo's state.
-type refresher func(ctx context.Context, a *agent) error
-
-// run shows the agents named by args (id or id=name) until ctx ends.
-func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery time.Duration) error {
-	clientID, secret, env := os.Getenv("GENESYS_CLIENT_ID"), os.Getenv("GENESYS_CLIENT_SECRET"), os.Getenv("GENESYS_ENVIRONMENT")
-	var (
-		c       *notify.Client
-		agents  []*agent
-		refresh refresher
-		err     error
-	)
-	if clientID != "" && secret != "" && env != "" {
-		if len(args) == 0 {
-			return errors.New("presence: name at least one user id (id or id=name)")
-		}
-		for _, arg := range args {
-			id, name, _ := strings.Cut(arg, "=")
-			agents = append(agents, &agent{ID: id, Name: name})
-		}
-		ts := notify.ClientCredentials(ctx, env, clientID, secret)
-		c, err = notify.New(ts, notify.WithEnvironment(env))
-		refresh = restRefresher(oauth2.NewClient(ctx, oauth2.ReuseTokenSource(nil, ts)), "https://api."+env)
-	} else {
-		var d *demo
-		d, err = startDemo(ctx, dropEvery)
-		if err != nil {
-			return err
-		}
-		defer d.stop() // after c.Close, deferred below
-		c, agents, refresh = d.client, d.agents(), d.refresh
+// rows returns the table of the agents, its header first.
+func rows(agents []*agent) [][]string {
+	rows := [][]string{{"AGENT", "PRESENCE", "SINCE", "ROUTING", "SINCE"}}
+	for _, a := range agents {
+		rows = append(rows, []string{a.label(), orDash(a.Presence), clock(a.PresenceSince), orDash(a.Routing), clock(a.RoutingSince)})
 	}
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	return rows
+}
 
+// show subscribes c to the agents' topics and shows their changes on v
+// until ctx ends or Run fails. It loads every agent with refresh on the
+// first connection and after every gap.
+func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []*agent, refresh func(context.Context, *agent) error) error {
+	// changed shows a change of a; why is "presence", "routing" or "refresh".
+	changed := func(a *agent, why string) {
+		v.Change("%-8s %q %s, %s", why, a.label(), orDash(a.Presence), orDash(a.Routing))
+	}
 	presenceOf, routingOf := map[string]*agent{}, map[string]*agent{}
 	var topics []string
 	for _, a := range agents {
@@ -122,9 +162,8 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	v := newScreen(w, plain, agents)
 	v.Status("connecting")
-	for ev := range c.Events() {
+	for ev := range c.Events() { // closed when Run returns
 		switch ev := ev.(type) {
 		case notify.Connected:
 			// Genesys keeps nothing for a closed socket: load the state now,
@@ -133,19 +172,19 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 			for _, a := range agents {
 				if err := refresh(ctx, a); err != nil {
 					failed++
-					log.Printf("refreshing %s: %v", a.ID, err)
+					log.Printf("reading %s: %v", a.ID, err)
 					continue
 				}
-				changed(v, a, "refresh")
+				changed(a, "refresh")
 			}
 			status := "connected"
-			switch {
-			case ev.Gap && failed > 0:
-				status += fmt.Sprintf(" · gap: data may be stale, refresh failed for %d agents", failed)
-			case ev.Gap:
-				status += fmt.Sprintf(" · gap: data may be stale, refreshed (down %s)", ev.Downtime.Round(time.Millisecond))
-			case failed > 0:
-				status += fmt.Sprintf(" · could not load %d agents", failed)
+			if ev.Gap {
+				status += fmt.Sprintf(" after a %s gap", ev.Downtime.Round(time.Millisecond))
+			}
+			if failed > 0 {
+				status += fmt.Sprintf(": could not read %d agents", failed)
+			} else if ev.Gap {
+				status += ": agents read again"
 			}
 			v.Status(status)
 		case notify.Disconnected:
@@ -153,7 +192,7 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 		case notify.Rejected:
 			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.Status(fmt.Sprintf("fell behind: %d changes dropped, data may be stale", ev.Count))
+			v.Status(fmt.Sprintf("fell behind: %d changes dropped", ev.Count))
 		case notify.Notification:
 			if a := presenceOf[ev.Topic]; a != nil {
 				p, err := notify.Decode[notify.UserPresence](ev)
@@ -161,7 +200,7 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 					log.Print(err)
 				} else if !p.ModifiedDate.Before(a.PresenceSince) { // not older than a refresh
 					a.Presence, a.PresenceSince = p.PresenceDefinition.SystemPresence, p.ModifiedDate
-					changed(v, a, "presence")
+					changed(a, "presence")
 				}
 			} else if a := routingOf[ev.Topic]; a != nil {
 				s, err := notify.Decode[notify.UserRoutingStatus](ev)
@@ -169,7 +208,7 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 					log.Print(err)
 				} else if !s.RoutingStatus.StartTime.Before(a.RoutingSince) {
 					a.Routing, a.RoutingSince = s.RoutingStatus.Status, s.RoutingStatus.StartTime
-					changed(v, a, "routing")
+					changed(a, "routing")
 				}
 			}
 		}
@@ -177,27 +216,10 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 			return err
 		}
 	}
-	if err := <-runErr; !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err := <-runErr; ctx.Err() == nil {
 		return err
 	}
-	return nil
-}
-
-// newScreen shows agents on w.
-func newScreen(w io.Writer, plain bool, agents []*agent) *screen.Screen {
-	return screen.New(w, plain, "Agents", func(tw io.Writer) {
-		fmt.Fprintln(tw, "AGENT\tPRESENCE\tSINCE\tROUTING\tSINCE")
-		for _, a := range agents {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.label(), orDash(a.Presence), clock(a.PresenceSince),
-				orDash(a.Routing), clock(a.RoutingSince))
-		}
-	})
-}
-
-// changed shows a change of a; why is "presence", "routing" or "refresh".
-func changed(v *screen.Screen, a *agent, why string) {
-	v.Changed(why == "refresh", "%-8s %q presence=%q since %s, routing=%q since %s",
-		why, a.label(), a.Presence, clock(a.PresenceSince), a.Routing, clock(a.RoutingSince))
+	return nil // interrupted
 }
 
 func (a *agent) label() string {
@@ -223,7 +245,7 @@ func orDash(s string) string {
 
 // restRefresher loads agents over the Genesys Cloud REST API with hc, which
 // adds the bearer token.
-func restRefresher(hc *http.Client, base string) refresher {
+func restRefresher(hc *http.Client, base string) func(context.Context, *agent) error {
 	get := func(ctx context.Context, path string, v any) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 		if err != nil {
@@ -262,15 +284,12 @@ func restRefresher(hc *http.Client, base string) refresher {
 	}
 }
 
-// demo is an embedded fake server with a few agents whose presence and
-// routing status change every 250ms, and a client for it. It publishes
-// each change as Genesys would, and the server drops every socket now and
-// then, so changes are lost while the client reconnects: after the gap,
-// refresh reads the agents' true state, as a real program would over REST.
+// demo is the true state of a few agents whose presence and routing status
+// change on every step. It publishes each change as Genesys would; the
+// server drops every socket now and then, so changes are lost while the
+// client reconnects: after the gap, refresh reads the agents' true state,
+// as a real program would over REST.
 type demo struct {
-	client *notify.Client
-	stop   func() // ends the feed and closes the server
-
 	mu    sync.Mutex
 	truth []agent
 }
@@ -288,9 +307,7 @@ var demoPresences = []notify.PresenceDefinition{
 
 var demoRouting = []string{"IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDING"}
 
-// startDemo starts the demo; it stops when ctx ends or on stop.
-func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
-	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: time.Second})
+func newDemo() *demo {
 	start := time.Now().UTC().Truncate(time.Millisecond)
 	d := &demo{truth: []agent{
 		{ID: "3b5e0f7a-2d1c-4e8b-9a6f-0c1d2e3f4a5b", Name: "Ada Lovelace", Presence: "On Queue", Routing: "IDLE"},
@@ -301,17 +318,10 @@ func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
 	for i := range d.truth {
 		d.truth[i].PresenceSince, d.truth[i].RoutingSince = start, start
 	}
-	c, err := demofeed.Client(srv)
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	d.client = c
-	d.stop = demofeed.Feed(ctx, srv, 250*time.Millisecond, dropEvery, func(i int) { d.step(srv) })
-	return d, nil
+	return d
 }
 
-// step changes one agent and publishes what changed.
+// step changes one agent and publishes what changed on srv.
 func (d *demo) step(srv *notifytest.Server) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	d.mu.Lock()

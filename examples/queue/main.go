@@ -1,22 +1,20 @@
 // Command queue shows, per queue, the conversations waiting and interacting
-// and the agents on queue, redrawn in the terminal whenever they change,
-// with a status line that tells whether the stream is connected,
-// reconnecting, or just recovered from a gap (after which it refreshes).
+// and the agents on queue as they change, with a status line that tells
+// whether the stream is connected, reconnecting, or just recovered from a
+// gap (after which it reads the counts again).
 //
 // With GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT set
 // it uses the real service; name the queues by id, optionally with a label:
 //
 //	go run ./examples/queue fd17a7c2-…=Support 0a1b2c3d-…
 //
-// The OAuth client needs the analytics queue observation permission.
-// Without credentials it starts an embedded fake server (package
-// notifytest) that publishes synthetic observations and drops the
-// connection every few seconds:
+// With none of them set it runs in demo mode: an embedded fake server
+// (package notifytest) publishes observations of three busy queues and
+// drops the connection every few seconds:
 //
 //	go run ./examples/queue
 //
-// -plain prints one line per change instead of redrawing; -for stops after
-// a while. Ctrl-C ends it.
+// queue -h tells more.
 package main
 
 import (
@@ -26,7 +24,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math/rand/v2"
 	"net/http"
@@ -41,26 +38,90 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gcnotify/notify"
-	"github.com/gcnotify/notify/examples/internal/demofeed"
-	"github.com/gcnotify/notify/examples/internal/screen"
 	"github.com/gcnotify/notify/notifytest"
 )
 
+const usage = `usage: queue [-plain] [-drop-every duration] [queue-id[=name] ...]
+
+queue shows, per queue, the conversations waiting and interacting (in all
+and by media type) and the agents on queue, as they change. On a terminal it
+redraws a table under a status line; otherwise (or with -plain) it prints
+one line per change. After every reconnect it reads the counts again, since
+Genesys Cloud keeps no events for a closed socket.
+
+Environment:
+  GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET  an OAuth client with the client
+                                            credentials grant and the
+                                            analytics:queueObservation:view
+                                            permission
+  GENESYS_ENVIRONMENT                       its region, such as mypurecloud.ie
+
+With all three set, queue shows the queues named as arguments (a queue id,
+optionally =name). With none set it runs in demo mode: an embedded fake
+server plays three busy queues and drops the connection every -drop-every;
+queues cannot be named then. Ctrl-C stops it.
+
+Flags:
+`
+
 func main() {
-	dur := flag.Duration("for", 0, "stop after this long (default: until interrupted)")
-	plain := flag.Bool("plain", false, "print one line per change instead of redrawing the table")
-	dropEvery := flag.Duration("drop-every", 3*time.Second, "with the fake server: how often it drops the connection")
+	plain := flag.Bool("plain", false, "print one line per change, even on a terminal")
+	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: drop the connection this often; 0 never")
+	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
 	flag.Parse()
+	creds, live, err := notifytest.CredentialsFromEnv(os.Getenv)
+	switch {
+	case err != nil:
+	case *dropEvery < 0:
+		err = fmt.Errorf("-drop-every %v is negative; 0 never drops", *dropEvery)
+	case live && flag.NArg() == 0:
+		err = errors.New("name at least one queue: id or id=name")
+	case !live && flag.NArg() > 0:
+		err = errors.New("queues are shown from Genesys Cloud only: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT, or name none for the demo")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "queue: %v\n", err)
+		os.Exit(2)
+	}
+	log.SetFlags(0)
+	log.SetPrefix("queue: ")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if *dur > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *dur)
-		defer cancel()
+	var (
+		c       *notify.Client
+		queues  []*queue
+		refresh func(context.Context, []*queue) error // sets the queues' counts to their current values
+		title   = "Queues"
+	)
+	if live {
+		for _, arg := range flag.Args() {
+			id, name, _ := strings.Cut(arg, "=")
+			queues = append(queues, newQueue(id, name))
+		}
+		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
+		c, err = notify.New(ts, notify.WithEnvironment(creds.Environment))
+		refresh = restRefresher(oauth2.NewClient(ctx, oauth2.ReuseTokenSource(nil, ts)), "https://api."+creds.Environment)
+	} else {
+		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
+		srv := notifytest.NewServer(notifytest.Config{})
+		defer srv.Close() // after c.Close, deferred below
+		d := newDemo()
+		go srv.RunDemo(ctx, notifytest.Demo{Tick: 150 * time.Millisecond, DropEvery: *dropEvery, Step: func(n int) { d.step(srv, n) }})
+		queues, refresh, title = d.queues(), d.refresh, title+" (demo)"
+		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // any token; TODO: srv.TokenSource()
+		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
-	if err := run(ctx, os.Stdout, flag.Args(), *plain, *dropEvery); err != nil {
-		log.Fatal(err)
+	if err == nil {
+		defer c.Close()
+		table := func() [][]string { return rows(queues) }
+		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, table)
+		err = show(ctx, c, screen, queues, refresh)
+	}
+	if err != nil {
+		log.Print(err)
+		stop()
+		os.Exit(1)
 	}
 }
 
@@ -102,44 +163,31 @@ func (q *queue) apply(o notify.QueueObservation) bool {
 	return changed
 }
 
-// refresher replaces the counts of the queues with their current values:
-// over REST from Genesys Cloud, or from the demo's state.
-type refresher func(ctx context.Context, queues []*queue) error
-
-// run shows the queues named by args (id or id=name) until ctx ends.
-func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery time.Duration) error {
-	clientID, secret, env := os.Getenv("GENESYS_CLIENT_ID"), os.Getenv("GENESYS_CLIENT_SECRET"), os.Getenv("GENESYS_ENVIRONMENT")
-	var (
-		c       *notify.Client
-		queues  []*queue
-		refresh refresher
-		err     error
-	)
-	if clientID != "" && secret != "" && env != "" {
-		if len(args) == 0 {
-			return errors.New("queue: name at least one queue id (id or id=name)")
+// rows returns the table of the queues, its header first: a row per
+// queue, and under it a row per media type that has conversations.
+func rows(queues []*queue) [][]string {
+	rows := [][]string{{"QUEUE", "WAITING", "INTERACTING", "ON QUEUE", "UPDATED"}}
+	for _, q := range queues {
+		updated := "-"
+		if !q.Updated.IsZero() {
+			updated = q.Updated.Format("15:04:05")
 		}
-		for _, arg := range args {
-			id, name, _ := strings.Cut(arg, "=")
-			queues = append(queues, newQueue(id, name))
+		rows = append(rows, []string{q.label(), strconv.Itoa(total(q.Waiting)), strconv.Itoa(total(q.Interacting)), q.onQueue(), updated})
+		for _, m := range q.media() {
+			rows = append(rows, []string{"  " + m, strconv.Itoa(q.Waiting[m]), strconv.Itoa(q.Interacting[m]), "", ""})
 		}
-		ts := notify.ClientCredentials(ctx, env, clientID, secret)
-		c, err = notify.New(ts, notify.WithEnvironment(env))
-		refresh = restRefresher(oauth2.NewClient(ctx, oauth2.ReuseTokenSource(nil, ts)), "https://api."+env)
-	} else {
-		var d *demo
-		d, err = startDemo(ctx, dropEvery)
-		if err != nil {
-			return err
-		}
-		defer d.stop() // after c.Close, deferred below
-		c, queues, refresh = d.client, d.queues(), d.refresh
 	}
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	return rows
+}
 
+// show subscribes c to the queues' observations and shows their changes
+// on v until ctx ends or Run fails. It reads the counts with refresh on the
+// first connection and after every gap.
+func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, queues []*queue, refresh func(context.Context, []*queue) error) error {
+	// changed shows a change of q; why is "update" or "refresh".
+	changed := func(q *queue, why string) {
+		v.Change("%-7s %q waiting=%d interacting=%d onQueue=%s", why, q.label(), total(q.Waiting), total(q.Interacting), q.onQueue())
+	}
 	byID := map[string]*queue{}
 	var topics []string
 	for _, q := range queues {
@@ -152,26 +200,25 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	v := newScreen(w, plain, queues)
 	v.Status("connecting")
-	for ev := range c.Events() {
+	for ev := range c.Events() { // closed when Run returns
 		switch ev := ev.(type) {
 		case notify.Connected:
-			// Genesys keeps nothing for a closed socket: load the counts
+			// Genesys keeps nothing for a closed socket: read the counts
 			// now, on the first connection and after every gap.
 			status := "connected"
+			if ev.Gap {
+				status += fmt.Sprintf(" after a %s gap", ev.Downtime.Round(time.Millisecond))
+			}
 			if err := refresh(ctx, queues); err != nil {
-				log.Printf("refreshing: %v", err)
-				status += " · could not load the counts"
-				if ev.Gap {
-					status = "connected · gap: data may be stale, refresh failed"
-				}
+				log.Printf("reading the counts: %v", err)
+				status += ": could not read the counts"
 			} else {
 				for _, q := range queues {
-					changed(v, q, "refresh")
+					changed(q, "refresh")
 				}
 				if ev.Gap {
-					status += fmt.Sprintf(" · gap: data may be stale, refreshed (down %s)", ev.Downtime.Round(time.Millisecond))
+					status += ": counts read again"
 				}
 			}
 			v.Status(status)
@@ -180,7 +227,7 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 		case notify.Rejected:
 			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.Status(fmt.Sprintf("fell behind: %d updates dropped, data may be stale", ev.Count))
+			v.Status(fmt.Sprintf("fell behind: %d updates dropped", ev.Count))
 		case notify.Notification:
 			o, err := notify.Decode[notify.QueueObservation](ev)
 			if err != nil {
@@ -192,38 +239,17 @@ func run(ctx context.Context, w io.Writer, args []string, plain bool, dropEvery 
 				id, _ = notify.TopicID(ev.Topic)
 			}
 			if q := byID[id]; q != nil && q.apply(o) {
-				changed(v, q, "update")
+				changed(q, "update")
 			}
 		}
 		if err := v.Err(); err != nil {
 			return err
 		}
 	}
-	if err := <-runErr; !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err := <-runErr; ctx.Err() == nil {
 		return err
 	}
-	return nil
-}
-
-// newScreen shows queues on w.
-func newScreen(w io.Writer, plain bool, queues []*queue) *screen.Screen {
-	return screen.New(w, plain, "Queues", func(tw io.Writer) {
-		fmt.Fprintln(tw, "QUEUE\tWAITING\tINTERACTING\tON QUEUE\tBY MEDIA (waiting/interacting)\tUPDATED")
-		for _, q := range queues {
-			updated := "-"
-			if !q.Updated.IsZero() {
-				updated = q.Updated.Format("15:04:05")
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", q.label(), total(q.Waiting), total(q.Interacting),
-				q.onQueue(), byMedia(q), updated)
-		}
-	})
-}
-
-// changed shows a change of q; why is "update" or "refresh".
-func changed(v *screen.Screen, q *queue, why string) {
-	v.Changed(why == "refresh", "%-7s %q waiting=%d interacting=%d onQueue=%s",
-		why, q.label(), total(q.Waiting), total(q.Interacting), q.onQueue())
+	return nil // interrupted
 }
 
 func (q *queue) label() string {
@@ -248,34 +274,27 @@ func total(m map[string]int) int {
 	return n
 }
 
-// byMedia lists the nonzero counts by media type, such as "voice 2/3 chat 0/1".
-func byMedia(q *queue) string {
+// media returns the media types that have conversations waiting or
+// interacting, sorted.
+func (q *queue) media() []string {
 	var media []string
-	for m := range q.Waiting {
-		media = append(media, m)
-	}
-	for m := range q.Interacting {
-		if !slices.Contains(media, m) {
-			media = append(media, m)
+	seen := map[string]bool{}
+	for _, counts := range []map[string]int{q.Waiting, q.Interacting} {
+		for m, n := range counts {
+			if n > 0 && !seen[m] {
+				seen[m] = true
+				media = append(media, m)
+			}
 		}
 	}
 	slices.Sort(media)
-	var parts []string
-	for _, m := range media {
-		if q.Waiting[m]+q.Interacting[m] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d/%d", m, q.Waiting[m], q.Interacting[m]))
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
+	return media
 }
 
 // restRefresher loads the counts with the Genesys Cloud observation query,
 // with hc, which adds the bearer token. Its results decode into
 // notify.QueueObservation like the notifications do.
-func restRefresher(hc *http.Client, base string) refresher {
+func restRefresher(hc *http.Client, base string) func(context.Context, []*queue) error {
 	return func(ctx context.Context, queues []*queue) error {
 		type predicate struct {
 			Dimension string `json:"dimension"`
@@ -333,17 +352,14 @@ func replace(queues []*queue, results []notify.QueueObservation) {
 	}
 }
 
-// demo is an embedded fake server with a few busy queues whose
-// conversations arrive, are answered and end every 150ms, and a client for
-// it. It publishes observations as Genesys does (only the metrics that
-// changed, agents apart from conversations, now and then a 30-minute
-// aggregate), and the server drops every socket now and then, so updates
-// are lost while the client reconnects: after the gap, refresh reads the
-// true counts, as a real program would with the observation query.
+// demo is the true state of a few busy queues whose conversations arrive,
+// are answered and end on every step. It publishes observations as Genesys
+// does (only the metrics that changed, agents apart from conversations,
+// now and then a 30-minute aggregate); the server drops every socket now
+// and then, so updates are lost while the client reconnects: after the
+// gap, refresh reads the true counts, as a real program would with the
+// observation query.
 type demo struct {
-	client *notify.Client
-	stop   func() // ends the feed and closes the server
-
 	mu    sync.Mutex
 	truth []*demoQueue
 }
@@ -360,10 +376,8 @@ type demoQueue struct {
 
 var demoMedia = []string{"voice", "chat", "message"}
 
-// startDemo starts the demo; it stops when ctx ends or on stop.
-func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
-	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: time.Second})
-	d := &demo{truth: []*demoQueue{
+func newDemo() *demo {
+	return &demo{truth: []*demoQueue{
 		{id: "fd17a7c2-3b4e-4d5f-8a6b-7c8d9e0f1a2b", name: "Support",
 			waiting: map[string]int{"voice": 3, "chat": 1, "message": 2}, interacting: map[string]int{"voice": 3, "chat": 1, "message": 1}, idle: 4},
 		{id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", name: "Sales",
@@ -371,14 +385,6 @@ func startDemo(ctx context.Context, dropEvery time.Duration) (*demo, error) {
 		{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", name: "Billing",
 			waiting: map[string]int{"voice": 1, "chat": 1, "message": 1}, interacting: map[string]int{"voice": 1, "chat": 1, "message": 1}, idle: 1},
 	}}
-	c, err := demofeed.Client(srv)
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	d.client = c
-	d.stop = demofeed.Feed(ctx, srv, 150*time.Millisecond, dropEvery, func(i int) { d.step(srv, i) })
-	return d, nil
 }
 
 // step makes a conversation arrive, be answered or end, and publishes the

@@ -1,6 +1,7 @@
 // Package tokenframe speaks the token-frame notification protocol: the
 // client sends its token as the first socket frame, subscribes with topic
-// frames and receives events named after their topics. See PROTOCOL.md §2.
+// frames and receives events named after their topics. See
+// docs/protocol.md §2.
 package tokenframe
 
 import (
