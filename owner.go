@@ -88,14 +88,16 @@ type live struct {
 	ended   chan error    // the reader's result
 	closing chan struct{} // the server announced a close
 	reaped  bool          // ended was received
-	reading bool          // its reader has started
-	why     error         // why the owner ended it, if it did
-	ctx     context.Context
-	cancel  context.CancelFunc // ends its tasks
+
+	gated  atomic.Bool // its Connected is not delivered yet
+	mu     sync.Mutex  // guards held while gated
+	held   []Notification
+	why    error // why the owner ended it, if it did
+	ctx    context.Context
+	cancel context.CancelFunc // ends its tasks
 }
 
-// end closes the connection for a reason, once; its reader then ends,
-// or if it has not started, end reports the end itself.
+// end closes the connection for a reason, once; its reader then ends.
 func (l *live) end(why error) {
 	if l.why != nil {
 		return
@@ -103,9 +105,34 @@ func (l *live) end(why error) {
 	l.why = why
 	l.cancel()
 	l.conn.Close()
-	if !l.reading {
-		l.ended <- why
+}
+
+// deliver passes n on, or holds it while the connection's Connected has
+// not been delivered, so that its events follow it.
+func (l *live) deliver(out *outbox, n Notification) {
+	if l.gated.Load() {
+		l.mu.Lock()
+		if l.gated.Load() {
+			l.held = append(l.held, n)
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
 	}
+	out.push(n)
+}
+
+// open delivers ev and the events held before it, and lets the rest
+// through.
+func (l *live) open(out *outbox, ev Connected) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out.push(ev)
+	for _, n := range l.held {
+		out.push(n)
+	}
+	l.held = nil
+	l.gated.Store(false)
 }
 
 type dialResult struct {
@@ -319,6 +346,8 @@ func (o *owner) dialed(r dialResult) error {
 	now := o.clk.Now()
 	l := &live{conn: r.conn, gen: o.c.gen.Add(1), up: now, ended: make(chan error, 1), closing: make(chan struct{}, 1)}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.gated.Store(true)
+	o.task(func() { o.read(l) })
 	ev := Connected{ChannelID: r.conn.ID(), Reconnect: !o.first}
 	if handover {
 		o.old = o.cur
@@ -361,9 +390,7 @@ func (o *owner) connected() {
 	if ev.Reconnect {
 		o.c.stats.reconnects.Add(1)
 	}
-	o.c.out.push(*ev)
-	l.reading = true
-	o.task(func() { o.read(l) })
+	l.open(o.c.out, *ev)
 }
 
 // lost handles the end of the serving connection.
@@ -513,7 +540,7 @@ func (o *owner) read(l *live) {
 		case wire.Notify:
 			n := notification(f.Event)
 			if !o.c.duplicate(l.gen, &n) {
-				o.c.out.push(n)
+				l.deliver(o.c.out, n)
 			}
 		case wire.Invalid:
 			o.c.log.Warn("notify: skipping an undecodable frame", "channel", l.conn.ID(), "gen", l.gen, "err", f.Err)
