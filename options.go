@@ -54,6 +54,7 @@ type config struct {
 	tokenFrameURL  string // "": the Genesys Cloud protocol
 	logger         *slog.Logger
 	requestBudget  int
+	snapshots      bool
 	clock          clock.Clock
 }
 
@@ -225,6 +226,26 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("notify: nil logger")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithSnapshots makes the client read, over REST, the state of the
+// topics that have a reader after the first Connected of each channel and
+// after every Connected with Gap: presence (v2.users.{id}.presence),
+// routing status (v2.users.{id}.routingStatus) and queue observations
+// (v2.analytics.queues.{id}.observations), and both parts of the combined
+// v2.users.{id}?presence&routingStatus. It reads in bulk (50 users a
+// presence request, 100 a routing-status request, 100 queues an
+// observation query) within WithRequestBudget, after the socket is
+// subscribed, so no change falls between the read and the stream. Each
+// topic read is delivered as a Snapshot, then one Resynced lists what was
+// read and skipped. A failed read skips its topics with the error; it
+// never costs the stream. The token-frame protocol has no readers: its
+// topics are all skipped. Default: off.
+func WithSnapshots() Option {
+	return func(c *config) error {
+		c.snapshots = true
 		return nil
 	}
 }

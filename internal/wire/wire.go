@@ -32,6 +32,17 @@ type Protocol interface {
 	Dial(ctx context.Context, topics []string, after Class) (Conn, []Rejection, error)
 }
 
+// StateReader is implemented by a protocol that can read the state of
+// topics over REST, for snapshots after a gap.
+type StateReader interface {
+	// ReadState reads the state of what it can of topics. It returns a
+	// body per topic read, named as the topic's notifications are (a
+	// combined topic yields its expansion), in the shape of their bodies;
+	// the topics it read nothing for; and why, or nil if those simply
+	// have no reader.
+	ReadState(ctx context.Context, topics []string) (read map[string][]byte, skipped []string, err error)
+}
+
 // Conn is one open connection. Next is called by one reader goroutine;
 // the other methods by the owner's tasks, Close from anywhere.
 type Conn interface {
