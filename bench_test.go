@@ -79,7 +79,7 @@ func deliver(b *testing.B, opts ...Option) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn, _, err := c.newProtocol(1).Dial(b.Context(), []string{benchTopic}, wire.Transient)
+	conn, _, err := c.newProtocol(1).Dial(b.Context(), []string{benchTopic}, wire.Transient, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

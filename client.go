@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -42,6 +43,10 @@ type Client struct {
 	made   int       // owners made so far, which numbers them
 	run    *runGroup // the running owners; nil outside Run
 	closed bool      // Run has returned or Close was called
+
+	handovers int            // spare channels held by handovers
+	queued    []*owner       // owners waiting for a spare channel, in order
+	left      []wire.Session // sessions handovers left, for the next ones
 
 	closeCtx    context.Context // done once Close is called
 	closeCancel context.CancelFunc
@@ -201,6 +206,58 @@ func (c *Client) start(o *owner) {
 			}
 		}
 	}()
+}
+
+// takeSpare gives o a spare channel for a handover if the client holds
+// fewer than WithMaxChannels, with the session a handover left, if any,
+// so no channel beyond them is created; else it queues o, which later
+// gets one on o.spare.
+func (c *Client) takeSpare(o *owner) (wire.Session, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.owners)+c.handovers < c.cfg.maxChannels {
+		c.handovers++
+		return c.leftSession(), true
+	}
+	if !slices.Contains(c.queued, o) {
+		c.queued = append(c.queued, o)
+	}
+	return nil, false
+}
+
+// leftSession takes the oldest session a handover left, or nil. The
+// caller holds c.mu.
+func (c *Client) leftSession() wire.Session {
+	if len(c.left) == 0 {
+		return nil
+	}
+	s := c.left[0]
+	c.left = c.left[1:]
+	return s
+}
+
+// releaseSpare returns a spare channel, with the session left on it if
+// it may be reused, and hands it to the next owner waiting for one.
+func (c *Client) releaseSpare(left wire.Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handovers--
+	if left != nil && len(c.left) < c.cfg.maxChannels {
+		c.left = append(c.left, left)
+	}
+	for len(c.queued) > 0 && len(c.owners)+c.handovers < c.cfg.maxChannels {
+		o := c.queued[0]
+		c.queued = c.queued[1:]
+		c.handovers++
+		o.spare <- c.leftSession()
+	}
+}
+
+// unqueue takes o out of the line for a spare channel.
+func (c *Client) unqueue(o *owner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queued = slices.DeleteFunc(c.queued, func(q *owner) bool { return q == o })
 }
 
 // Close stops Run, waits until every goroutine of the client has exited

@@ -27,6 +27,7 @@ const (
 	DefaultEventBuffer      = 1024
 	DefaultReadLimit        = 1 << 20
 	DefaultRenewMargin      = time.Hour
+	DefaultMaxChannels      = 20
 )
 
 // Environments lists the Genesys Cloud environments (regions) that
@@ -54,6 +55,7 @@ type config struct {
 	tokenFrameURL  string // "": the Genesys Cloud protocol
 	logger         *slog.Logger
 	requestBudget  int
+	maxChannels    int
 	snapshots      bool
 	clock          clock.Clock
 }
@@ -70,6 +72,7 @@ func defaultConfig() config {
 		renewMargin:    DefaultRenewMargin,
 		logger:         slog.New(slog.DiscardHandler),
 		requestBudget:  DefaultRequestBudget,
+		maxChannels:    DefaultMaxChannels,
 		clock:          clock.Real,
 	}
 }
@@ -226,6 +229,25 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("notify: nil logger")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithMaxChannels sets how many channels the client may hold at once,
+// handovers included: Genesys allows 20 per user or OAuth client, and
+// creating one more evicts another. The client keeps one of them spare,
+// so the set may spread over n-1 channels ((n-1)×TopicsPerChannel topics;
+// MaxTopics at the default), and the spare carries the handovers of
+// planned closes: when several channels are warned at once, they hand
+// over one after the other, each make-before-break. With n = 1 there is no
+// spare: a planned close is followed by a reconnect with a gap. Lower it
+// when other clients share the OAuth client. Default: 20.
+func WithMaxChannels(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > DefaultMaxChannels {
+			return fmt.Errorf("notify: max channels must be 1 to %d, got %d", DefaultMaxChannels, n)
+		}
+		c.maxChannels = n
 		return nil
 	}
 }

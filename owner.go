@@ -25,6 +25,7 @@ type owner struct {
 	num    int // the shard's number, from 1
 	proto  wire.Protocol
 	inbox  inbox
+	spare  chan wire.Session      // a spare channel granted for a handover, with a session to reuse
 	connID atomic.Pointer[string] // the live connection's id, for Stats; nil while there is none
 
 	// Guarded by c.mu.
@@ -40,30 +41,35 @@ type owner struct {
 	changeWait *retryPolicy // subscription changes retried on the same connection
 	tasks      sync.WaitGroup
 
-	cur, old     *live      // the serving connection, and one being let go after a handover
-	held         set        // the server's set on cur
-	first        bool       // no connection was up yet
-	lostAt       time.Time  // when the last connection ended
-	failures     int        // attempts in a row that failed or ended early
-	after        wire.Class // what ended the previous connection, for the next dial
-	announced    bool       // cur's server announced a close that no handover answered
-	dialing      bool       // a dial task is out
-	handingOver  bool       // ... and it is a handover's
-	followsClose bool       // ... or a reconnect after an announced close
-	overlap      *dedup     // held from a handover's dial until old is gone
-	putBusy      bool       // a change or renewal task is out
-	backingOff   bool       // a failed change waits for putRetry
-	waiting      []*request // changes in want, not yet sent
-	putting      []*request // changes in the task out
-	pingedAt     time.Time  // when the unanswered ping was sent; zero if none
-	announce     *Connected // cur's Connected, delivered once the set is in place
+	cur, old     *live        // the serving connection, and one being let go after a handover
+	held         set          // the server's set on cur
+	first        bool         // no connection was up yet
+	lostAt       time.Time    // when the last connection ended
+	failures     int          // attempts in a row that failed or ended early
+	after        wire.Class   // what ended the previous connection, for the next dial
+	announced    bool         // cur's server announced a close that no handover answered
+	dialing      bool         // a dial task is out
+	handingOver  bool         // ... and it is a handover's
+	followsClose bool         // ... or a reconnect after an announced close
+	overlap      *dedup       // held from a handover's dial until old is gone
+	holding      bool         // holds a spare channel
+	lease        wire.Session // the session granted with it, to reuse
+	draining     bool         // a drain task reads old to its end
+	queued       bool         // waits for a spare channel for a handover
+	putBusy      bool         // a change or renewal task is out
+	backingOff   bool         // a failed change waits for putRetry
+	waiting      []*request   // changes in want, not yet sent
+	putting      []*request   // changes in the task out
+	pingedAt     time.Time    // when the unanswered ping was sent; zero if none
+	announce     *Connected   // cur's Connected, delivered once the set is in place
 	dialDone     chan dialResult
 	putDone      chan putResult
-	drainDone    chan error
-	retry        clock.Timer // next dial
-	putRetry     clock.Timer // next try of a failed change
-	watch        clock.Timer // heartbeat
-	renew        clock.Timer // renewal
+	drainDone    chan drained
+	stopped      chan struct{} // closed when run ends
+	retry        clock.Timer   // next dial
+	putRetry     clock.Timer   // next try of a failed change
+	watch        clock.Timer   // heartbeat
+	renew        clock.Timer   // renewal
 }
 
 // set is a set of topics.
@@ -134,6 +140,12 @@ func (l *live) open(out *outbox, ev Connected) {
 	}
 	l.held = nil
 	l.gated.Store(false)
+}
+
+// drained is the end of a drain of a handover's old connection.
+type drained struct {
+	l   *live
+	err error
 }
 
 type dialResult struct {
@@ -218,6 +230,7 @@ func newOwner(c *Client, num int) *owner {
 		num:    num,
 		proto:  c.newProtocol(num),
 		inbox:  inbox{wake: make(chan struct{}, 1)},
+		spare:  make(chan wire.Session, 1),
 		want:   set{},
 		exited: make(chan struct{}),
 	}
@@ -230,12 +243,13 @@ func (o *owner) run(ctx context.Context) error {
 	o.policy = newRetryPolicy(cfg.backoffInitial, cfg.backoffMax)
 	o.changeWait = newRetryPolicy(max(cfg.backoffInitial, time.Millisecond), cfg.backoffMax)
 	o.first = true
-	o.dialDone, o.putDone, o.drainDone = make(chan dialResult, 1), make(chan putResult, 1), make(chan error, 1)
+	o.dialDone, o.putDone, o.drainDone = make(chan dialResult, 1), make(chan putResult, 1), make(chan drained, 1)
+	o.stopped = make(chan struct{})
 	o.retry, o.putRetry = o.clk.NewTimer(never), o.clk.NewTimer(never)
 	o.watch, o.renew = o.clk.NewTimer(never), o.clk.NewTimer(never)
 	defer o.shutdown()
 
-	o.dial(ctx, wire.Transient, false)
+	o.dial(ctx, wire.Transient, false, nil)
 	for {
 		var ended, oldEnded <-chan error
 		var closing <-chan struct{}
@@ -254,20 +268,31 @@ func (o *owner) run(ctx context.Context) error {
 		case r := <-o.dialDone:
 			err = o.dialed(r)
 		case <-o.retry.C():
-			o.dial(ctx, o.after, false)
+			o.dial(ctx, o.after, false, nil)
 		case e := <-ended:
 			o.cur.reaped = true
 			err = o.lost(e)
 		case <-closing:
 			o.handover(ctx)
+		case s := <-o.spare:
+			o.holding, o.queued, o.lease = true, false, s
+			o.handover(ctx)
 		case <-oldEnded:
 			o.old.reaped = true
-			o.letGo()
-		case e := <-o.drainDone:
-			if e != nil && o.old != nil {
-				o.c.log.Warn("notify: old connection not drained", "channel", o.old.conn.ID(), "err", e)
+			if o.draining {
+				o.old.cancel() // the drain ends, and reports
+			} else {
+				o.letGo(nil)
 			}
-			o.letGo()
+		case d := <-o.drainDone:
+			if d.err != nil {
+				o.c.log.Warn("notify: old connection not drained", "channel", d.l.conn.ID(), "err", d.err)
+			}
+			if d.l == o.old && d.err == nil {
+				o.letGo(d.l.conn.Session())
+			} else if d.l == o.old {
+				o.letGo(nil)
+			}
 		case r := <-o.putDone:
 			err = o.changed(r)
 		case <-o.putRetry.C():
@@ -286,6 +311,14 @@ func (o *owner) run(ctx context.Context) error {
 
 // shutdown ends every connection and task and answers every request.
 func (o *owner) shutdown() {
+	close(o.stopped)
+	o.c.unqueue(o)
+	select {
+	case s := <-o.spare: // granted after all
+		o.holding, o.lease = true, s
+	default:
+	}
+	defer func() { o.unholdLeaving(o.lease) }()
 	for _, r := range o.inbox.close() {
 		r.answer(ErrClosed)
 	}
@@ -318,11 +351,11 @@ func (o *owner) task(f func()) {
 }
 
 // dial opens a connection with the whole set.
-func (o *owner) dial(ctx context.Context, after wire.Class, handover bool) {
+func (o *owner) dial(ctx context.Context, after wire.Class, handover bool, reuse wire.Session) {
 	o.dialing, o.handingOver = true, handover
 	topics := o.want.sorted()
 	o.task(func() {
-		conn, rej, err := o.proto.Dial(ctx, topics, after)
+		conn, rej, err := o.proto.Dial(ctx, topics, after, reuse)
 		o.dialDone <- dialResult{conn, topics, rej, err}
 	})
 }
@@ -331,8 +364,12 @@ func (o *owner) dial(ctx context.Context, after wire.Class, handover bool) {
 func (o *owner) dialed(r dialResult) error {
 	handover := o.handingOver
 	o.dialing, o.handingOver = false, false
+	if !handover {
+		o.unhold() // a handover's dial that became a reconnect
+	}
 	if r.err != nil {
 		if handover {
+			o.unhold()
 			o.c.releaseDedup(o.overlap)
 			o.overlap = nil
 			o.announced = true
@@ -353,6 +390,7 @@ func (o *owner) dialed(r dialResult) error {
 	if handover {
 		o.old = o.cur
 		o.c.log.Info("notify: handed over", "from", o.old.conn.ID(), "to", l.conn.ID(), "gen", l.gen)
+		o.draining = true
 		o.drain(o.old)
 	} else if !o.first {
 		ev.Gap, ev.Downtime = true, now.Sub(o.lostAt)
@@ -429,13 +467,17 @@ func (o *owner) lost(err error) error {
 	l := o.cur
 	o.cur, o.held = nil, nil
 	o.connID.Store(nil)
+	if o.queued {
+		o.queued = false
+		o.c.unqueue(o)
+	}
 	if l.why != nil {
 		err = l.why
 	}
 	l.end(err)
 	if o.old != nil {
 		o.old.end(errHandedOver)
-		o.letGo()
+		o.letGo(nil)
 	}
 	// Changes not yet confirmed are in the set, which the next
 	// connection subscribes: the same as a change while disconnected.
@@ -497,57 +539,98 @@ var errHandedOver = errors.New("notify: handed over to a new connection")
 // is read to its end and let go. Events both deliver meanwhile are passed
 // on once.
 func (o *owner) handover(ctx context.Context) {
-	if o.dialing {
+	if o.dialing || o.queued || o.cur == nil {
+		if o.holding && !o.handingOver {
+			o.unholdLeaving(o.lease)
+			o.lease = nil
+		}
 		return
+	}
+	if !o.holding {
+		s, ok := o.c.takeSpare(o)
+		if !ok {
+			o.queued = true
+			o.c.log.Info("notify: planned close; waiting for a spare channel to hand over", "channel", o.cur.conn.ID())
+			return
+		}
+		o.holding, o.lease = true, s
 	}
 	if o.old != nil { // the previous handover's old connection
 		o.old.end(errHandedOver)
-		o.letGo()
+		o.letGo(nil)
 	}
 	o.overlap = o.c.holdDedup()
-	o.dial(ctx, wire.FreshSession, true)
+	o.dial(ctx, wire.FreshSession, true, o.lease)
+	o.lease = nil
 }
 
-// drain reads l to its end in a task. It gives up only when l makes no
-// progress for half the heartbeat timeout, so a long backlog is read to
-// its end.
+// drain reads l to its end in a task, then leaves it with a close
+// handshake, so the server counts its channel unconnected before the
+// spare channel goes to the next handover. It gives up only when l makes
+// no progress for half the heartbeat timeout, so a long backlog is read
+// to its end.
 func (o *owner) drain(l *live) {
 	half := o.c.cfg.heartbeat / 2
 	o.task(func() {
-		ctx, cancel := context.WithCancel(l.ctx)
-		defer cancel()
-		done := make(chan error, 1)
-		go func() { done <- l.conn.Drain(ctx) }()
-		t := o.clk.NewTimer(half)
-		defer t.Stop()
-		last := l.conn.Seen()
-		for {
-			select {
-			case err := <-done:
-				o.drainDone <- err
-				return
-			case <-t.C():
-				if now := l.conn.Seen(); !now.Equal(last) {
-					last = now
-					t.Reset(half)
-					continue
-				}
-				cancel()
-				<-done
-				o.drainDone <- fmt.Errorf("%w while draining", ErrHeartbeatTimeout)
-				return
-			}
+		err := o.readToEnd(l, half)
+		if err == nil {
+			l.conn.Leave()
+		}
+		select {
+		case o.drainDone <- drained{l, err}:
+		case <-o.stopped: // a drain of an earlier old connection, unread
 		}
 	})
 }
 
-// letGo ends the old connection of a handover and closes the overlap.
-func (o *owner) letGo() {
+// readToEnd waits until l has read everything its server sent before now.
+func (o *owner) readToEnd(l *live, half time.Duration) error {
+	ctx, cancel := context.WithCancel(l.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- l.conn.Drain(ctx) }()
+	t := o.clk.NewTimer(half)
+	defer t.Stop()
+	last := l.conn.Seen()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C():
+			if now := l.conn.Seen(); !now.Equal(last) {
+				last = now
+				t.Reset(half)
+				continue
+			}
+			cancel()
+			<-done
+			return fmt.Errorf("%w while draining", ErrHeartbeatTimeout)
+		}
+	}
+}
+
+// unhold returns the spare channel, if o holds one.
+func (o *owner) unhold() { o.unholdLeaving(nil) }
+
+// unholdLeaving returns the spare channel with the session a handover
+// left on it, for the next handover.
+func (o *owner) unholdLeaving(left wire.Session) {
+	if o.holding {
+		o.holding = false
+		o.c.releaseSpare(left)
+	}
+}
+
+// letGo ends the old connection of a handover, closes the overlap and
+// returns the spare channel, with left, the old session if it may serve
+// the next handover.
+func (o *owner) letGo(left wire.Session) {
 	l := o.old
 	if l == nil {
 		return
 	}
-	o.old = nil
+	o.old, o.draining = nil, false
+	defer o.unholdLeaving(left)
 	l.end(errHandedOver)
 	if !l.reaped {
 		<-l.ended

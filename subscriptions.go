@@ -12,7 +12,7 @@ import (
 
 // Limits of the topic set. Genesys allows 1,000 topics per channel and 20
 // channels per user or OAuth client; one channel is kept free so that a
-// handover can always open a new one.
+// handover can always open a new one. WithMaxChannels lowers them.
 const (
 	TopicsPerChannel = 1000
 	MaxChannels      = 19
@@ -21,6 +21,10 @@ const (
 
 // maxTopicLen bounds a topic name; Genesys ids are far shorter.
 const maxTopicLen = 1024
+
+// maxOwners is how many channels the set may spread over: all but the
+// spare one, which carries handovers.
+func (c *Client) maxOwners() int { return max(c.cfg.maxChannels-1, 1) }
 
 // weight is how many topics t counts as toward the limits: the combined
 // form "v2.users.{id}?presence&routingStatus" names one per suffix.
@@ -152,11 +156,11 @@ func (c *Client) route(add, remove []string) (map[*owner]*request, error) {
 			total -= weight(t)
 		}
 	}
-	if total+grow > MaxTopics {
-		return nil, fmt.Errorf("%w: %d + %d exceeds %d", ErrTooManyTopics, total, grow, MaxTopics)
+	if limit := c.maxOwners() * TopicsPerChannel; total+grow > limit {
+		return nil, fmt.Errorf("%w: %d + %d exceeds %d", ErrTooManyTopics, total, grow, limit)
 	}
 	// Where each new topic goes, before anything changes.
-	room := make([]int, len(c.owners), MaxChannels)
+	room := make([]int, len(c.owners), c.maxOwners())
 	for i, o := range c.owners {
 		if !o.retiring {
 			room[i] = TopicsPerChannel - o.count
@@ -171,7 +175,7 @@ func (c *Client) route(add, remove []string) (map[*owner]*request, error) {
 	for j, t := range adds {
 		i := slices.IndexFunc(room, func(r int) bool { return r >= weight(t) })
 		if i < 0 {
-			if len(room) == MaxChannels {
+			if len(room) == c.maxOwners() {
 				return nil, fmt.Errorf("%w: no channel has room for %q", ErrTooManyTopics, t)
 			}
 			room = append(room, TopicsPerChannel)

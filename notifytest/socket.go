@@ -94,14 +94,18 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, id string) 
 		close(hbDone)
 	}
 	sk.readLoop()
-	close(stop)
-	<-hbDone
-
+	// The channel is unconnected from the moment its socket ends, as far
+	// as eviction is concerned.
 	s.mu.Lock()
 	if ch := s.channels[id]; ch != nil && ch.sock == sk {
 		ch.sock = nil
 		s.touchLocked(ch, "")
 	}
+	s.mu.Unlock()
+	close(stop)
+	<-hbDone
+
+	s.mu.Lock()
 	delete(s.socks, sk)
 	s.stats.Open--
 	s.mu.Unlock()

@@ -46,6 +46,9 @@ type channel struct {
 	expires atomic.Int64  // unix nanoseconds
 }
 
+// SessionID is the channel's id.
+func (ch *channel) SessionID() string { return ch.ID }
+
 // extend records that a subscription PUT just renewed the channel.
 func (ch *channel) extend(now time.Time) {
 	if ch.ttl > 0 {
@@ -56,9 +59,12 @@ func (ch *channel) extend(now time.Time) {
 // Dial reuses the channel of the previous connection unless it is gone or
 // its token was revoked, or a new session is asked for (a handover, while
 // the old socket is still open).
-func (p *Protocol) Dial(ctx context.Context, topics []string, after wire.Class) (wire.Conn, []wire.Rejection, error) {
+func (p *Protocol) Dial(ctx context.Context, topics []string, after wire.Class, reuse wire.Session) (wire.Conn, []wire.Rejection, error) {
 	if after == wire.FreshSession || after == wire.FreshToken {
 		p.ch = nil
+	}
+	if ch, ok := reuse.(*channel); ok && after != wire.FreshToken {
+		p.ch = ch
 	}
 	if p.ch != nil {
 		c, rej, err := p.open(ctx, p.ch, topics)
@@ -146,6 +152,8 @@ type conn struct {
 }
 
 func (c *conn) ID() string { return c.ch.ID }
+
+func (c *conn) Session() wire.Session { return c.ch }
 
 // RenewAt leaves the renewal margin before the channel expires, or half
 // the channel's lifetime if that is shorter.

@@ -64,6 +64,13 @@ func (s *Socket) Next(ctx context.Context) (websocket.MessageType, []byte, time.
 	return typ, s.buf.Bytes(), s.Touch(), nil
 }
 
+// Leave ends the socket with a close handshake: it returns once the
+// server answered the close frame, or after coder/websocket's 5s bound.
+func (s *Socket) Leave() {
+	s.stop()
+	s.Conn.Close(websocket.StatusNormalClosure, "")
+}
+
 // Close ends the socket at once.
 func (s *Socket) Close() {
 	s.stop()

@@ -42,7 +42,7 @@ func New(cfg wire.Config, endpoint string, shard int) *Protocol {
 // Dial presents the cached token, or a fresh one after a refusal; a
 // refused cached token is replaced once, and a refused fresh token is
 // wire.ErrUnauthorized.
-func (p *Protocol) Dial(ctx context.Context, topics []string, after wire.Class) (wire.Conn, []wire.Rejection, error) {
+func (p *Protocol) Dial(ctx context.Context, topics []string, after wire.Class, _ wire.Session) (wire.Conn, []wire.Rejection, error) {
 	fresh := after == wire.FreshToken
 	c, rej, err := p.open(ctx, topics)
 	if errors.Is(err, errTokenRefused) && !fresh {
@@ -225,6 +225,9 @@ func (c *conn) redact(s string) string {
 // ID names the connection: there are no channels in this protocol, so it
 // is the endpoint and the shard's number.
 func (c *conn) ID() string { return c.p.id }
+
+// Session is nil: nothing outlives a socket.
+func (c *conn) Session() wire.Session { return nil }
 
 func (c *conn) Next() (wire.Frame, error) {
 	if len(c.events) > 0 {

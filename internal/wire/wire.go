@@ -27,9 +27,17 @@ type Protocol interface {
 	// published after it returns reaches the connection, and returns the
 	// topics the server refused. after is the class of what ended the
 	// previous connection (Transient before the first), so the protocol
-	// knows what it may reuse; FreshSession also asks for a new session
-	// while the old connection is still open (a handover).
-	Dial(ctx context.Context, topics []string, after Class) (Conn, []Rejection, error)
+	// knows what it may reuse; FreshSession also asks for another session
+	// while the old connection is still open (a handover). reuse, if not
+	// nil, is a session to open the connection on: one a handover left.
+	Dial(ctx context.Context, topics []string, after Class, reuse Session) (Conn, []Rejection, error)
+}
+
+// Session is what connections are opened on (a Genesys channel), opaque
+// to the engine, which hands a session that a handover left to the next
+// handover instead of making the protocol create one.
+type Session interface {
+	SessionID() string
 }
 
 // StateReader is implemented by a protocol that can read the state of
@@ -49,6 +57,9 @@ type Conn interface {
 	// ID names the connection: the channel id, or for a protocol without
 	// channels the endpoint and the shard.
 	ID() string
+	// Session is the session the connection is on; nil for a protocol
+	// without sessions.
+	Session() Session
 	// Next returns the next frame. It returns an error, classified, once
 	// the connection has ended or Close was called.
 	Next() (Frame, error)
@@ -69,6 +80,9 @@ type Conn interface {
 	RenewAt() time.Time
 	// Renew keeps the connection from expiring.
 	Renew(ctx context.Context, all []string) ([]Rejection, error)
+	// Leave ends the connection with a close handshake, so the server
+	// knows it ended when Leave returns; Next then returns an error.
+	Leave()
 	// Close ends the connection at once; Next then returns an error.
 	Close()
 }
