@@ -1,6 +1,7 @@
 package genesys
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -173,6 +175,9 @@ func (c *conn) Next() (wire.Frame, error) {
 	if typ != websocket.MessageText {
 		return wire.Frame{Kind: wire.Invalid, Err: errors.New("notify: unexpected binary frame")}, nil
 	}
+	if !utf8.Valid(data) {
+		return wire.Frame{Kind: wire.Invalid, Err: errors.New("notify: frame is not valid UTF-8")}, nil
+	}
 	m, err := c.dec.DecodeOwned(data)
 	if err != nil {
 		return wire.Frame{Kind: wire.Invalid, Err: err}, nil
@@ -226,11 +231,60 @@ func (c *conn) Drain(ctx context.Context) error {
 }
 
 // Change replaces the channel's subscriptions with all: PUT is idempotent
-// and extends the channel's life.
+// and extends the channel's life. If the server refuses the set as a
+// whole (400), the set is narrowed to the topics it refuses: the
+// subscriptions are emptied and the set added back in halves, each
+// refused half split again, so each request differs from the refused
+// ones; a topic refused alone is rejected with the server's reason.
 func (c *conn) Change(ctx context.Context, all, _, _ []string) ([]wire.Rejection, error) {
 	ctx, cancel := context.WithTimeout(ctx, restTimeout)
 	defer cancel()
-	states, err := c.p.api.PutSubscriptions(ctx, c.ch.ID, all)
+	rej, err := c.subscribe(ctx, c.p.api.PutSubscriptions, all)
+	if reason, bad := badRequest(err); bad && len(all) > 0 {
+		c.p.cfg.Log.Warn("notify: the server refused the whole subscription set; narrowing it", "channel", c.ch.ID, "topics", len(all), "reason", reason)
+		if _, err = c.subscribe(ctx, c.p.api.PutSubscriptions, nil); err == nil {
+			rej, err = c.narrow(ctx, all)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.dec.Intern(all)
+	return rej, nil
+}
+
+// narrow adds topics, halving every part the server refuses as a whole.
+func (c *conn) narrow(ctx context.Context, topics []string) ([]wire.Rejection, error) {
+	rej, err := c.subscribe(ctx, c.p.api.PostSubscriptions, topics)
+	reason, bad := badRequest(err)
+	switch {
+	case !bad:
+		return rej, err
+	case len(topics) == 1:
+		return []wire.Rejection{{Topic: topics[0], Reason: reason}}, nil
+	}
+	half := len(topics) / 2
+	first, err := c.narrow(ctx, topics[:half])
+	if err != nil {
+		return nil, err
+	}
+	second, err := c.narrow(ctx, topics[half:])
+	return append(first, second...), err
+}
+
+// badRequest reports whether err is the server refusing a request as a
+// whole (400), and its message.
+func badRequest(err error) (string, bool) {
+	var he *wire.HTTPError
+	if errors.As(err, &he) && he.Status == http.StatusBadRequest {
+		return cmp.Or(he.Message, he.Error()), true
+	}
+	return "", false
+}
+
+// subscribe sends topics with put or post and returns the refused ones.
+func (c *conn) subscribe(ctx context.Context, send func(context.Context, string, []string) ([]TopicState, error), topics []string) ([]wire.Rejection, error) {
+	states, err := send(ctx, c.ch.ID, topics)
 	var he *wire.HTTPError
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return nil, gone(c.ch.ID)
@@ -239,7 +293,6 @@ func (c *conn) Change(ctx context.Context, all, _, _ []string) ([]wire.Rejection
 		return nil, err
 	}
 	c.ch.extend(c.p.cfg.Clock.Now())
-	c.dec.Intern(all)
 	var rej []wire.Rejection
 	for _, s := range states {
 		if s.Rejected() {

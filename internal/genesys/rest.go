@@ -70,6 +70,16 @@ func (a *API) CreateChannel(ctx context.Context) (Channel, error) {
 // PutSubscriptions replaces the channel's subscriptions with topics, using
 // ignoreErrors=true so that each topic gets its own verdict.
 func (a *API) PutSubscriptions(ctx context.Context, channelID string, topics []string) ([]TopicState, error) {
+	return a.subscribe(ctx, http.MethodPut, channelID, topics)
+}
+
+// PostSubscriptions adds topics to the channel's subscriptions, with a
+// verdict per topic.
+func (a *API) PostSubscriptions(ctx context.Context, channelID string, topics []string) ([]TopicState, error) {
+	return a.subscribe(ctx, http.MethodPost, channelID, topics)
+}
+
+func (a *API) subscribe(ctx context.Context, method, channelID string, topics []string) ([]TopicState, error) {
 	type topic struct {
 		ID string `json:"id"`
 	}
@@ -78,7 +88,7 @@ func (a *API) PutSubscriptions(ctx context.Context, channelID string, topics []s
 		body[i] = topic{t}
 	}
 	p := "/api/v2/notifications/channels/" + url.PathEscape(channelID) + "/subscriptions?ignoreErrors=true"
-	data, err := a.do(ctx, http.MethodPut, p, body)
+	data, err := a.do(ctx, method, p, body)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -161,11 +162,13 @@ func (c *conn) decoded(ctx context.Context) (Message, time.Time, error) {
 		if err != nil {
 			return Message{}, now, c.readError(err)
 		}
-		if typ != websocket.MessageText {
+		if typ != websocket.MessageText || !utf8.Valid(data) {
+			c.p.cfg.Log.Warn("notify: skipping a binary or invalid UTF-8 frame", "conn", c.p.id)
 			continue
 		}
 		m, err := c.dec.Decode(data)
 		if err != nil {
+			c.p.cfg.Log.Warn("notify: skipping an undecodable frame", "conn", c.p.id, "err", err)
 			continue
 		}
 		if m.Kind == Event {
