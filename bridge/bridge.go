@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +27,7 @@ type Bridge struct {
 	buf     *buffer
 	st      counters
 	conn    atomic.Pointer[nats.Conn]
+	connErr atomic.Pointer[error] // the last failed attempt to connect to NATS
 	started atomic.Bool
 }
 
@@ -79,7 +83,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	p := &publisher{cfg: &b.cfg, log: b.cfg.Logger, nc: nc, js: js, buf: b.buf, st: &b.st, wake: wake, runID: rand.Text()[:10]}
 	pubErr := make(chan error, 1)
 	go func() { pubErr <- p.run(pubCtx) }()
-	b.cfg.Logger.Info("bridge: running", "nats", nc.ConnectedUrlRedacted(), "stream", b.cfg.Stream.Name)
+	where := nc.ConnectedUrlRedacted()
+	if where == "" {
+		where = "connecting to " + redactURLs(b.cfg.NATSURL)
+	}
+	b.cfg.Logger.Info("bridge: running", "nats", where, "stream", b.cfg.Stream.Name)
 
 	var runErr error
 	select {
@@ -99,13 +107,14 @@ func (b *Bridge) Run(ctx context.Context) error {
 	stop := time.AfterFunc(b.cfg.DrainTimeout, stopPub)
 	defer stop.Stop()
 	perr := <-pubErr
-	return b.finish(runErr, perr, p, time.Since(start))
+	return b.finish(runErr, perr, p, nc, time.Since(start))
 }
 
 // finish records and logs the outcome of Run.
-func (b *Bridge) finish(runErr, pubErr error, p *publisher, drain time.Duration) error {
+func (b *Bridge) finish(runErr, pubErr error, p *publisher, nc *nats.Conn, drain time.Duration) error {
 	held, _, _ := b.buf.counts()
 	left := held + p.unsent()
+	records := b.buf.recordsHeld() + p.unsentRecords()
 	b.st.mu.Lock()
 	b.st.unpublished, b.st.drain = left, drain
 	b.st.mu.Unlock()
@@ -113,11 +122,52 @@ func (b *Bridge) finish(runErr, pubErr error, p *publisher, drain time.Duration)
 	b.cfg.Logger.Info("bridge: stopped", "received", st.Received, "published", st.Published,
 		"duplicates", st.Duplicates, "records", st.Records, "dropped", st.Dropped, "refused", st.Refused,
 		"clientDropped", st.ClientDropped, "unpublished", left, "drain", drain.Round(time.Millisecond))
-	if pubErr != nil && left > 0 {
-		err := fmt.Errorf("%w: %d notifications not published", ErrDrainTimeout, left)
+	if pubErr != nil && left+records > 0 {
+		err := fmt.Errorf("%w: replica %s: %s and %s not published within %v: %s",
+			ErrDrainTimeout, b.cfg.Replica, plural(left, "notification"), plural(records, "lifecycle record"),
+			b.cfg.DrainTimeout, b.cause(nc, st.LastError))
 		return errors.Join(runErr, err)
 	}
 	return runErr
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
+}
+
+// cause says why publishing did not finish: NATS unreachable, with the
+// last connection error, or the last publishing error.
+func (b *Bridge) cause(nc *nats.Conn, lastErr error) string {
+	if !nc.IsConnected() {
+		s := "not connected to NATS at " + redactURLs(b.cfg.NATSURL)
+		if err := b.connErr.Load(); err != nil {
+			s += ": " + (*err).Error()
+		}
+		return s
+	}
+	if lastErr != nil {
+		return "publishing failed: " + lastErr.Error()
+	}
+	return "no acknowledgement from JetStream in time"
+}
+
+// redactURLs returns a comma-separated list of URLs with their user
+// information, a password or a token, replaced by "xxxxx".
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, s := range parts {
+		s = strings.TrimSpace(s)
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			u.User = url.User("xxxxx")
+			s = u.String()
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, ",")
 }
 
 // readBatch is the most events the reader moves into the buffer at once.
@@ -189,6 +239,9 @@ func (b *Bridge) connect(wake chan struct{}) (*nats.Conn, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("bridge: nats reconnected", "url", nc.ConnectedUrlRedacted())
 			signal(nc)
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			b.connErr.Store(&err)
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil when the bridge closes the connection
