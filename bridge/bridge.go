@@ -17,7 +17,10 @@ import (
 )
 
 // ErrDrainTimeout is returned by Run when Config.DrainTimeout ended before
-// every buffered notification was published.
+// every buffered notification and lifecycle record was published. The
+// error that wraps it names the replica, what was left and why: NATS
+// unreachable, with the last connection error, or the last publishing
+// error.
 var ErrDrainTimeout = errors.New("bridge: drain timed out")
 
 // Bridge publishes the events of one notify.Client to JetStream. Create it
@@ -49,8 +52,9 @@ func New(cfg Config) (*Bridge, error) {
 // publishes what it holds within Config.DrainTimeout, closes the NATS
 // connection and returns: nil after a complete drain, the client's error
 // if it stopped by itself, or an error matching ErrDrainTimeout. Run may
-// be called once; NATS being unreachable is not an error, the bridge
-// buffers until it is back.
+// be called once; NATS being unreachable is not an error while Run runs,
+// the bridge buffers until it is back, but it is one at the end if what
+// was held could not be published within Config.DrainTimeout.
 func (b *Bridge) Run(ctx context.Context) error {
 	client := b.cfg.Client
 	if !b.started.CompareAndSwap(false, true) {

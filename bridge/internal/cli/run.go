@@ -156,6 +156,7 @@ type monitor struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream string
+	read   bool // last and lastAt are from a read of the stream
 	last   uint64
 	lastAt time.Time
 }
@@ -172,7 +173,7 @@ func newMonitor(url, stream string, opts []nats.Option) (*monitor, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &monitor{nc: nc, js: js, stream: stream, lastAt: time.Now()}, nil
+	return &monitor{nc: nc, js: js, stream: stream}, nil
 }
 
 func (m *monitor) close() { m.nc.Close() }
@@ -216,8 +217,11 @@ func (m *monitor) status(bridges []*bridge.Bridge) string {
 		fmt.Fprintf(&b, "stream %s: unavailable (%v)", m.stream, err)
 	} else {
 		now := time.Now()
-		rate := float64(ev-min(m.last, ev)) / now.Sub(m.lastAt).Seconds()
-		m.last, m.lastAt = ev, now
+		rate := 0.0 // the events stored before the first read are not a rate
+		if m.read {
+			rate = float64(ev-min(m.last, ev)) / now.Sub(m.lastAt).Seconds()
+		}
+		m.read, m.last, m.lastAt = true, ev, now
 		fmt.Fprintf(&b, "stream %s: %d events stored, %d records, %.1f MB, %.0f events/s; duplicates rejected %d",
 			m.stream, ev, rec, float64(bytes)/1e6, rate, dups)
 	}
