@@ -113,8 +113,12 @@ func (v Verdict) OK() bool { return v.Lost == 0 && v.Duplicate == 0 && v.Phantom
 
 // String returns the verdict as one line.
 func (v Verdict) String() string {
-	s := fmt.Sprintf("%d events published: %d reached a replica, %d reached none (published while no replica had a socket open: unrecoverable by design); stored %d, duplicates stored %d, lost %d",
-		v.Published, v.Reached, v.Unreached, v.Stored, v.Duplicate, v.Lost)
+	first := ""
+	if v.Unreached > 0 {
+		first = fmt.Sprintf("first: seq %d; ", v.FirstUnreached)
+	}
+	s := fmt.Sprintf("%d events published: %d reached a replica, %d reached none (%spublished while no replica had a socket open: unrecoverable by design); stored %d, duplicates stored %d, lost %d",
+		v.Published, v.Reached, v.Unreached, first, v.Stored, v.Duplicate, v.Lost)
 	if v.Lost > 0 {
 		s += fmt.Sprintf(" (first: seq %d)", v.FirstLost)
 	}
