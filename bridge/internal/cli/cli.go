@@ -20,16 +20,25 @@ import (
 	"github.com/gcnotify/notify/bridge"
 )
 
-// Options are the flags the two commands share.
+// Options are the flags the two commands share; Register documents each.
 type Options struct {
-	NATSURL, Stream, Replica, TopicsFile string
-	Buffer, MaxInFlight, StreamReplicas  int
-	AckTimeout, DrainTimeout, Dedup      time.Duration
-	MaxAge                               time.Duration
-	MaxBytes, MaxMsgs                    int64
-	StatusEvery, RunFor                  time.Duration
-	Verbose                              bool
-	Topics                               []string // arguments, then the lines of TopicsFile
+	NATSURL        string        // -nats, or NATS_URL
+	Stream         string        // -stream
+	Replica        string        // -replica
+	TopicsFile     string        // -topics-file
+	Buffer         int           // -buffer
+	MaxInFlight    int           // -max-inflight
+	StreamReplicas int           // -stream-replicas
+	AckTimeout     time.Duration // -ack-timeout
+	DrainTimeout   time.Duration // -drain-timeout
+	Dedup          time.Duration // -dedup-window
+	MaxAge         time.Duration // -max-age
+	MaxBytes       int64         // -max-bytes
+	MaxMsgs        int64         // -max-msgs
+	StatusEvery    time.Duration // -status-every
+	RunFor         time.Duration // -for
+	Verbose        bool          // -v
+	Topics         []string      // the arguments, then the lines of TopicsFile
 }
 
 // Register defines the flags of o on fs; getenv reads the environment
