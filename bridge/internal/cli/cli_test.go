@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gcnotify/notify/bridge/internal/testbed"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 )
 
@@ -94,5 +97,31 @@ func TestRedact(t *testing.T) {
 	got := redact("nats://u:secret@n1:4222, nats://tok@n2:4222,nats://n3:4222")
 	if strings.Contains(got, "secret") || strings.Contains(got, "tok") || !strings.Contains(got, "nats://n3:4222") {
 		t.Fatalf("redact: %s", got)
+	}
+}
+
+// After a NATS restart the monitor's connection comes back later than the
+// bridges' may: the summary waits for it, but only until the deadline, so
+// an unreachable NATS costs nothing once the drain has used the time.
+func TestMonitorWaitsForItsConnection(t *testing.T) {
+	n, err := testbed.StartNATS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	n.Stop()
+	mon, err := newMonitor(n.URL(), "GENESYS", []nats.Option{nats.ReconnectWait(20 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.close()
+	if mon.waitConnected(time.Now()) {
+		t.Fatal("connected to a stopped server")
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !mon.waitConnected(time.Now().Add(time.Minute)) {
+		t.Fatal("the monitor did not connect to the server started again")
 	}
 }

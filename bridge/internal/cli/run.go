@@ -36,10 +36,11 @@ const verifyTimeout = time.Minute
 // buffer within -drain-timeout) and prints a summary. feed, if not nil,
 // feeds them and checks the stream at the end.
 //
-// Nothing after the stop waits for an unreachable NATS but the drain: the
-// summary and the check read the stream only while the monitor's
-// connection is up, so Run returns within -drain-timeout of the stop, plus
-// the time the feed's clients need to read what was sent to them.
+// Nothing after the stop waits for an unreachable NATS longer than the
+// drain: the summary and the check read the stream only once the monitor's
+// connection is up, and wait for it only until -drain-timeout after the
+// stop, so Run returns within -drain-timeout of the stop, plus the time the
+// feed's clients need to read what was sent to them.
 func Run(ctx context.Context, o *Options, cfgs []bridge.Config, feed Feeder, stdout io.Writer) error {
 	closeClients := func() {
 		for _, c := range cfgs {
@@ -96,8 +97,9 @@ wait:
 			fmt.Fprintln(stdout, mon.status(bridges))
 		}
 	}
+	deadline := time.Now().Add(o.DrainTimeout)
 	if feed != nil {
-		feed.Quiesce(bridges, time.Now().Add(o.DrainTimeout))
+		feed.Quiesce(bridges, deadline)
 	}
 	fmt.Fprintf(stdout, "stopping: closing the Genesys clients and publishing what is held, for %v at most\n", o.DrainTimeout)
 	stop()
@@ -108,7 +110,10 @@ wait:
 	for _, b := range bridges {
 		fmt.Fprintln(stdout, summary(b.Stats()))
 	}
-	if !mon.nc.IsConnected() {
+	// The monitor's connection may be coming back, as the bridges' did, after
+	// NATS restarted: wait for it with what is left of the drain timeout.
+	// Bridges that gave up on NATS used all of it, so nothing waits then.
+	if !mon.waitConnected(deadline) {
 		fmt.Fprintf(stdout, "summary: stream %s not read: not connected to NATS at %s\n", o.Stream, redact(cfgs[0].NATSURL))
 		if feed != nil {
 			fmt.Fprintln(stdout, "verify: not done: not connected to NATS")
@@ -154,6 +159,7 @@ func redact(urls string) string {
 // monitor reads the stream's counts on a connection of its own.
 type monitor struct {
 	nc     *nats.Conn
+	up     chan struct{} // signalled when nc connects or reconnects
 	js     jetstream.JetStream
 	stream string
 	read   bool // last and lastAt are from a read of the stream
@@ -162,8 +168,16 @@ type monitor struct {
 }
 
 func newMonitor(url, stream string, opts []nats.Option) (*monitor, error) {
+	up := make(chan struct{}, 1)
+	signal := func(*nats.Conn) {
+		select {
+		case up <- struct{}{}:
+		default:
+		}
+	}
 	opts = append([]nats.Option{nats.Name("gcnotify-bridge monitor"), nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)}, opts...)
+		nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond),
+		nats.ConnectHandler(signal), nats.ReconnectHandler(signal)}, opts...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, err
@@ -173,7 +187,22 @@ func newMonitor(url, stream string, opts []nats.Option) (*monitor, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &monitor{nc: nc, js: js, stream: stream}, nil
+	return &monitor{nc: nc, up: up, js: js, stream: stream}, nil
+}
+
+// waitConnected waits until the monitor is connected or deadline passes,
+// and reports whether it is connected.
+func (m *monitor) waitConnected(deadline time.Time) bool {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	for !m.nc.IsConnected() {
+		select {
+		case <-m.up:
+		case <-t.C:
+			return m.nc.IsConnected()
+		}
+	}
+	return true
 }
 
 func (m *monitor) close() { m.nc.Close() }
