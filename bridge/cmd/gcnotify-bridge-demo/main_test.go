@@ -168,6 +168,13 @@ func running(t *testing.T, args ...string) (*proc, string) {
 	t.Helper()
 	p := start(t, append([]string{"-drop-every", "0", "-demo-rate", "200", "-replica", "s"}, args...)...)
 	store := p.waitLine(t, `JetStream store (\S+) \(removed at exit\)`)[1]
+	t.Cleanup(func() { // a failed test kills the command: leave no store behind
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.wait(t)
+		}
+		os.RemoveAll(store)
+	})
 	p.waitLine(t, `^demo: every replica is subscribed: publishing$`)
 	if _, err := os.Stat(store); err != nil {
 		t.Fatalf("the store: %v", err)
