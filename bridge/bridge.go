@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,7 +17,10 @@ import (
 )
 
 // ErrDrainTimeout is returned by Run when Config.DrainTimeout ended before
-// every buffered notification was published.
+// every buffered notification and lifecycle record was published. The
+// error that wraps it names the replica, what was left and why: NATS
+// unreachable, with the last connection error, or the last publishing
+// error.
 var ErrDrainTimeout = errors.New("bridge: drain timed out")
 
 // Bridge publishes the events of one notify.Client to JetStream. Create it
@@ -24,6 +30,7 @@ type Bridge struct {
 	buf     *buffer
 	st      counters
 	conn    atomic.Pointer[nats.Conn]
+	connErr atomic.Pointer[error] // the last failed attempt to connect to NATS
 	started atomic.Bool
 }
 
@@ -45,8 +52,9 @@ func New(cfg Config) (*Bridge, error) {
 // publishes what it holds within Config.DrainTimeout, closes the NATS
 // connection and returns: nil after a complete drain, the client's error
 // if it stopped by itself, or an error matching ErrDrainTimeout. Run may
-// be called once; NATS being unreachable is not an error, the bridge
-// buffers until it is back.
+// be called once; NATS being unreachable is not an error while Run runs,
+// the bridge buffers until it is back, but it is one at the end if what
+// was held could not be published within Config.DrainTimeout.
 func (b *Bridge) Run(ctx context.Context) error {
 	client := b.cfg.Client
 	if !b.started.CompareAndSwap(false, true) {
@@ -79,7 +87,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	p := &publisher{cfg: &b.cfg, log: b.cfg.Logger, nc: nc, js: js, buf: b.buf, st: &b.st, wake: wake, runID: rand.Text()[:10]}
 	pubErr := make(chan error, 1)
 	go func() { pubErr <- p.run(pubCtx) }()
-	b.cfg.Logger.Info("bridge: running", "nats", nc.ConnectedUrlRedacted(), "stream", b.cfg.Stream.Name)
+	where := nc.ConnectedUrlRedacted()
+	if where == "" {
+		where = "connecting to " + redactURLs(b.cfg.NATSURL)
+	}
+	b.cfg.Logger.Info("bridge: running", "nats", where, "stream", b.cfg.Stream.Name)
 
 	var runErr error
 	select {
@@ -99,13 +111,14 @@ func (b *Bridge) Run(ctx context.Context) error {
 	stop := time.AfterFunc(b.cfg.DrainTimeout, stopPub)
 	defer stop.Stop()
 	perr := <-pubErr
-	return b.finish(runErr, perr, p, time.Since(start))
+	return b.finish(runErr, perr, p, nc, time.Since(start))
 }
 
 // finish records and logs the outcome of Run.
-func (b *Bridge) finish(runErr, pubErr error, p *publisher, drain time.Duration) error {
+func (b *Bridge) finish(runErr, pubErr error, p *publisher, nc *nats.Conn, drain time.Duration) error {
 	held, _, _ := b.buf.counts()
 	left := held + p.unsent()
+	records := b.buf.recordsHeld() + p.unsentRecords()
 	b.st.mu.Lock()
 	b.st.unpublished, b.st.drain = left, drain
 	b.st.mu.Unlock()
@@ -113,11 +126,52 @@ func (b *Bridge) finish(runErr, pubErr error, p *publisher, drain time.Duration)
 	b.cfg.Logger.Info("bridge: stopped", "received", st.Received, "published", st.Published,
 		"duplicates", st.Duplicates, "records", st.Records, "dropped", st.Dropped, "refused", st.Refused,
 		"clientDropped", st.ClientDropped, "unpublished", left, "drain", drain.Round(time.Millisecond))
-	if pubErr != nil && left > 0 {
-		err := fmt.Errorf("%w: %d notifications not published", ErrDrainTimeout, left)
+	if pubErr != nil && left+records > 0 {
+		err := fmt.Errorf("%w: replica %s: %s and %s not published within %v: %s",
+			ErrDrainTimeout, b.cfg.Replica, plural(left, "notification"), plural(records, "lifecycle record"),
+			b.cfg.DrainTimeout, b.cause(nc, st.LastError))
 		return errors.Join(runErr, err)
 	}
 	return runErr
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
+}
+
+// cause says why publishing did not finish: NATS unreachable, with the
+// last connection error, or the last publishing error.
+func (b *Bridge) cause(nc *nats.Conn, lastErr error) string {
+	if !nc.IsConnected() {
+		s := "not connected to NATS at " + redactURLs(b.cfg.NATSURL)
+		if err := b.connErr.Load(); err != nil {
+			s += ": " + (*err).Error()
+		}
+		return s
+	}
+	if lastErr != nil {
+		return "publishing failed: " + lastErr.Error()
+	}
+	return "no acknowledgement from JetStream in time"
+}
+
+// redactURLs returns a comma-separated list of URLs with their user
+// information, a password or a token, replaced by "xxxxx".
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, s := range parts {
+		s = strings.TrimSpace(s)
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			u.User = url.User("xxxxx")
+			s = u.String()
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, ",")
 }
 
 // readBatch is the most events the reader moves into the buffer at once.
@@ -189,6 +243,9 @@ func (b *Bridge) connect(wake chan struct{}) (*nats.Conn, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("bridge: nats reconnected", "url", nc.ConnectedUrlRedacted())
 			signal(nc)
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			b.connErr.Store(&err)
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil when the bridge closes the connection

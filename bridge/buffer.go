@@ -166,6 +166,13 @@ func (b *buffer) drained() bool {
 	return b.closed && b.head == len(b.items)
 }
 
+// recordsHeld returns the lifecycle records held.
+func (b *buffer) recordsHeld() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.records
+}
+
 // counts returns the notifications held and dropped so far, and the
 // records discarded.
 func (b *buffer) counts() (held int, dropped, lost int64) {

@@ -12,6 +12,16 @@
 // replica may lose its socket without losing events, as long as the other
 // one is connected.
 //
+// That de-duplication needs the CorrelationId. A notification without one
+// (the token-frame protocol sends none) is published with a message id
+// unique to its delivery (see MsgID and DeliveryID): two distinct events
+// with equal bodies are both stored, and the bridge's own retries of one
+// publish are still stored once, but the copies of one event that two
+// replicas publish are both stored. On the channel protocol, two events
+// with the same topic, CorrelationId and body within the duplicate window
+// cannot be told apart from two copies of one event: the stream keeps the
+// first.
+//
 // The lifecycle of the client (connected, disconnected, rejected,
 // dropped) is published as JSON Records on
 // "gc._bridge.<replica>.<kind>", each with a message id of its own, so

@@ -101,11 +101,11 @@ type publisher struct {
 	done   chan struct{}
 	mu     sync.Mutex
 	bodies []string
-	missed []int64 // sequence numbers delivered to no socket at all
+	missed map[string]int64 // body -> sequence number, of the events delivered to no socket at all
 }
 
 func startPublisher(feed *testbed.Feed) *publisher {
-	p := &publisher{feed: feed, synth: testbed.NewSynth(), stop: make(chan struct{}), done: make(chan struct{})}
+	p := &publisher{feed: feed, synth: testbed.NewSynth(), stop: make(chan struct{}), done: make(chan struct{}), missed: map[string]int64{}}
 	go p.run()
 	return p
 }
@@ -124,7 +124,8 @@ func (p *publisher) run() {
 	}
 }
 
-// publish publishes one event.
+// publish publishes one event and records whether it reached any socket:
+// Feed.Publish counts exactly the sockets each frame was written to.
 func (p *publisher) publish() {
 	topic, body, seq := p.synth.Next()
 	_, delivered := p.feed.Publish(topic, body)
@@ -135,7 +136,7 @@ func (p *publisher) publish() {
 	p.mu.Lock()
 	p.bodies = append(p.bodies, string(body))
 	if total == 0 {
-		p.missed = append(p.missed, seq)
+		p.missed[string(body)] = seq
 	}
 	p.mu.Unlock()
 	p.count.Add(1)
@@ -148,9 +149,9 @@ func (p *publisher) waitMore(t testing.TB, n int64) {
 	waitFor(t, "events to be published", func() bool { return p.count.Load() >= target })
 }
 
-// finish stops publishing and returns the bodies published and the
-// sequence numbers that reached no socket.
-func (p *publisher) finish() (bodies []string, missed []int64) {
+// finish stops publishing and returns the bodies published and those that
+// reached no socket, with their sequence numbers.
+func (p *publisher) finish() (bodies []string, missed map[string]int64) {
 	close(p.stop)
 	<-p.done
 	p.mu.Lock()

@@ -58,19 +58,40 @@ func Subject(topic string) string {
 	return SubjectPrefix + "." + strings.Join(toks, ".")
 }
 
-// MsgID returns the JetStream message id of n: the hex SHA-256 of its
-// topic, CorrelationId and body separated by NUL bytes. Genesys sends the
-// same event with the same id and body on every channel, so every replica
-// computes the same id for it; the CorrelationId alone is not unique, one
-// API request can cause several events.
-func MsgID(n notify.Notification) string {
+// MsgID returns the JetStream message id that every replica computes for
+// n, and true, if n has a CorrelationID: the hex SHA-256 of its topic,
+// CorrelationId and body separated by NUL bytes. Genesys sends the same
+// event with the same CorrelationId and body on every channel, so the
+// replicas' copies of one event share the id and the stream keeps one; the
+// CorrelationId alone is not unique, one API request can cause several
+// events.
+//
+// A notification without a CorrelationID (the token-frame protocol sends
+// none) has no such id: two distinct events with the same topic and body
+// would share it and the stream would keep only the first, so MsgID
+// returns "" and false, and the bridge gives the notification an id unique
+// to its delivery (see DeliveryID) instead. Such a notification is
+// de-duplicated against the bridge's own retries only, never against
+// another replica's copy.
+func MsgID(n notify.Notification) (id string, shared bool) {
+	if n.CorrelationID == "" {
+		return "", false
+	}
 	h := sha256.New()
 	h.Write([]byte(n.Topic))
 	h.Write([]byte{0})
 	h.Write([]byte(n.CorrelationID))
 	h.Write([]byte{0})
 	h.Write(n.Body)
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+// DeliveryID returns the message id of a notification without a shared id
+// (see MsgID): "bridge.<replica>.<run>.n<seq>", where run is unique to one
+// Run of the bridge and seq counts its notifications from 1. Every publish
+// of the notification, retries included, carries it.
+func DeliveryID(replica, run string, seq uint64) string {
+	return "bridge." + sanitizeToken(replica) + "." + run + ".n" + strconv.FormatUint(seq, 10)
 }
 
 // LifecycleSubject returns "gc._bridge.<replica>.<kind>".
@@ -89,11 +110,16 @@ func sanitizeToken(s string) string {
 	}, strings.TrimSpace(s))
 }
 
-// notificationMsg returns the JetStream message of n.
-func notificationMsg(n notify.Notification, replica string) *nats.Msg {
+// notificationMsg returns the JetStream message of n; id is its message
+// id when n has no shared one (see MsgID).
+func notificationMsg(n notify.Notification, replica string, id func() string) *nats.Msg {
 	m := nats.NewMsg(Subject(n.Topic))
 	m.Data = n.Body
-	m.Header.Set(jetstream.MsgIDHeader, MsgID(n))
+	msgID, ok := MsgID(n)
+	if !ok {
+		msgID = id()
+	}
+	m.Header.Set(jetstream.MsgIDHeader, msgID)
 	m.Header.Set(HeaderTopic, n.Topic)
 	if n.CorrelationID != "" {
 		m.Header.Set(HeaderCorrelationID, n.CorrelationID)

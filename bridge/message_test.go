@@ -27,12 +27,12 @@ func TestSubject(t *testing.T) {
 
 func TestMsgID(t *testing.T) {
 	n := notify.Notification{Topic: "v2.users.1.presence", CorrelationID: "c1", Body: json.RawMessage(`{"a":1}`)}
-	id := MsgID(n)
-	if len(id) != 64 || MsgID(n) != id {
-		t.Fatalf("MsgID = %q, not a stable SHA-256 in hex", id)
+	id, shared := MsgID(n)
+	if again, _ := MsgID(n); len(id) != 64 || !shared || again != id {
+		t.Fatalf("MsgID = %q, %v: not a stable SHA-256 in hex", id, shared)
 	}
 	n.Received = time.Now() // not part of the identity
-	if MsgID(n) != id {
+	if got, _ := MsgID(n); got != id {
 		t.Error("MsgID depends on the time of reception")
 	}
 	differ := []notify.Notification{
@@ -43,14 +43,35 @@ func TestMsgID(t *testing.T) {
 		{Topic: n.Topic + "c", CorrelationID: "1", Body: n.Body},
 	}
 	for _, d := range differ {
-		if MsgID(d) == id {
+		if got, _ := MsgID(d); got == id {
 			t.Errorf("%+v has the id of %+v", d, n)
 		}
 	}
-	m := notificationMsg(n, "r1")
+	m := notificationMsg(n, "r1", func() string { t.Error("a delivery id for a notification with a CorrelationId"); return "" })
 	if m.Subject != "gc.v2.users.1.presence" || m.Header.Get(jetstream.MsgIDHeader) != id ||
 		m.Header.Get(HeaderCorrelationID) != "c1" || m.Header.Get(HeaderReplica) != "r1" || string(m.Data) != `{"a":1}` {
 		t.Errorf("message %+v", m)
+	}
+}
+
+// Without a CorrelationId (token-frame) there is no id the replicas could
+// share without merging distinct events with equal bodies: each delivery
+// gets its own.
+func TestMsgIDWithoutCorrelationID(t *testing.T) {
+	n := notify.Notification{Topic: "/users/1/presence", Body: json.RawMessage(`{"a":1}`)}
+	if id, shared := MsgID(n); id != "" || shared {
+		t.Fatalf("MsgID = %q, %v; want no shared id", id, shared)
+	}
+	ids := map[string]bool{}
+	for seq := range uint64(3) {
+		m := notificationMsg(n, "r.1", func() string { return DeliveryID("r.1", "run", seq+1) })
+		ids[m.Header.Get(jetstream.MsgIDHeader)] = true
+		if m.Header.Get(HeaderCorrelationID) != "" {
+			t.Errorf("a correlation id header on %v", m.Header)
+		}
+	}
+	if len(ids) != 3 || !ids["bridge.r-1.run.n1"] {
+		t.Fatalf("ids of three deliveries of one body: %v", ids)
 	}
 }
 

@@ -41,6 +41,7 @@ type publisher struct {
 	wake   <-chan struct{} // signalled when the connection is (re)established
 	runID  string
 	seq    uint64    // lifecycle records published so far
+	notes  uint64    // notifications taken from the buffer so far
 	window []*flight // oldest first
 	next   int       // window[:next] have been sent
 	batch  []entry   // reused by fill
@@ -106,12 +107,17 @@ func (p *publisher) fill() {
 			p.seq++
 			f.msg = recordMsg(*e.rec, p.runID, p.seq)
 		} else {
-			f.msg, f.note, f.since = notificationMsg(e.note, p.cfg.Replica), true, e.note.Received
+			p.notes++
+			f.msg, f.note, f.since = notificationMsg(e.note, p.cfg.Replica, p.deliveryID), true, e.note.Received
 			p.st.inflight.Add(1)
 		}
 		p.window = append(p.window, f)
 	}
 }
+
+// deliveryID returns the id of the notification taken last, for one
+// without a shared id.
+func (p *publisher) deliveryID() string { return DeliveryID(p.cfg.Replica, p.runID, p.notes) }
 
 // send publishes the messages of the window that are not on their way.
 func (p *publisher) send(ctx context.Context) error {
@@ -278,6 +284,18 @@ func (p *publisher) unsent() int {
 	n := 0
 	for _, f := range p.window {
 		if f.note && !f.acked {
+			n++
+		}
+	}
+	return n
+}
+
+// unsentRecords returns the lifecycle records of the window that were not
+// acknowledged.
+func (p *publisher) unsentRecords() int {
+	n := 0
+	for _, f := range p.window {
+		if !f.note && !f.acked {
 			n++
 		}
 	}

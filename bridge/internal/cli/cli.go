@@ -1,5 +1,9 @@
-// Package cli is the command gcnotify-bridge: flags and environment,
-// the embedded servers of the demo, status lines and the summary.
+// Package cli is what the commands gcnotify-bridge and
+// gcnotify-bridge-demo share: the bridge's flags and environment, the
+// signals they stop on, and the loop that runs bridges with status lines
+// and a summary. It is also the production command gcnotify-bridge
+// itself (Main). It links no test bed: no nats-server and no notifytest;
+// the demo and the benchmark are in package demo.
 package cli
 
 import (
@@ -14,172 +18,150 @@ import (
 
 	"github.com/gcnotify/notify"
 	"github.com/gcnotify/notify/bridge"
-	"github.com/gcnotify/notify/bridge/internal/testbed"
 )
 
-// options are the command's flags.
-type options struct {
-	natsURL, stream, replica, topicsFile string
-	buffer, maxInFlight, streamReplicas  int
-	ackTimeout, drainTimeout, dedup      time.Duration
-	maxAge                               time.Duration
-	maxBytes, maxMsgs                    int64
-	statusEvery, runFor                  time.Duration
-	bench                                int
-	backlog, verbose                     bool
-	demoReplicas, demoRate               int
-	dropEvery, natsRestartEvery          time.Duration
-	topics                               []string
+// Options are the flags the two commands share; Register documents each.
+type Options struct {
+	NATSURL        string        // -nats, or NATS_URL
+	Stream         string        // -stream
+	Replica        string        // -replica
+	TopicsFile     string        // -topics-file
+	Buffer         int           // -buffer
+	MaxInFlight    int           // -max-inflight
+	StreamReplicas int           // -stream-replicas
+	AckTimeout     time.Duration // -ack-timeout
+	DrainTimeout   time.Duration // -drain-timeout
+	Dedup          time.Duration // -dedup-window
+	MaxAge         time.Duration // -max-age
+	MaxBytes       int64         // -max-bytes
+	MaxMsgs        int64         // -max-msgs
+	StatusEvery    time.Duration // -status-every
+	RunFor         time.Duration // -for
+	Verbose        bool          // -v
+	Topics         []string      // the arguments, then the lines of TopicsFile
 }
 
-func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
-	o := &options{}
+// Register defines the flags of o on fs; getenv reads the environment
+// (NATS_URL).
+func (o *Options) Register(fs *flag.FlagSet, getenv func(string) string) {
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "bridge"
 	}
-	fs := flag.NewFlagSet("gcnotify-bridge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gcnotify-bridge [flags] [topic ...]\n\n%s\nflags:\n", usageText)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&o.natsURL, "nats", getenv("NATS_URL"), "NATS URL(s), comma-separated (env NATS_URL); empty: an embedded nats-server")
-	fs.StringVar(&o.stream, "stream", bridge.DefaultStreamName, "JetStream stream name")
-	fs.StringVar(&o.replica, "replica", host, "name of this replica, in the subjects of its lifecycle records")
-	fs.StringVar(&o.topicsFile, "topics-file", "", "file of topics, one per line, # comments")
-	fs.IntVar(&o.buffer, "buffer", bridge.DefaultBufferSize, "notifications held while NATS is unreachable; more are dropped")
-	fs.IntVar(&o.maxInFlight, "max-inflight", bridge.DefaultMaxInFlight, "publishes waiting for their acknowledgement at once")
-	fs.DurationVar(&o.ackTimeout, "ack-timeout", bridge.DefaultAckTimeout, "wait for a publish acknowledgement before sending again")
-	fs.DurationVar(&o.drainTimeout, "drain-timeout", bridge.DefaultDrainTimeout, "on SIGTERM/SIGINT, how long to keep publishing the buffer")
-	fs.DurationVar(&o.dedup, "dedup-window", bridge.DefaultDuplicates, "stream duplicate window (at least 2m)")
-	fs.DurationVar(&o.maxAge, "max-age", 7*24*time.Hour, "stream MaxAge; 0 unlimited")
-	fs.Int64Var(&o.maxBytes, "max-bytes", 0, "stream MaxBytes; 0 unlimited")
-	fs.Int64Var(&o.maxMsgs, "max-msgs", 0, "stream MaxMsgs; 0 unlimited")
-	fs.IntVar(&o.streamReplicas, "stream-replicas", 1, "copies of the stream in a NATS cluster (1 to 5)")
-	fs.DurationVar(&o.statusEvery, "status-every", 2*time.Second, "how often to print the stream counts; 0 never")
-	fs.DurationVar(&o.runFor, "for", 0, "stop after this long (default: until SIGTERM/SIGINT)")
-	fs.IntVar(&o.bench, "bench", 0, "measure: push this many events through one bridge into an embedded file-backed stream, and exit")
-	fs.BoolVar(&o.backlog, "bench-backlog", false, "with -bench: measure the drain of a backlog buffered while NATS was down")
-	fs.BoolVar(&o.verbose, "v", false, "also log the notify client's records")
-	fs.IntVar(&o.demoReplicas, "demo-replicas", 2, "demo (no Genesys credentials): replicas in this process, each with its own fake Genesys server")
-	fs.IntVar(&o.demoRate, "demo-rate", 500, "demo: synthetic events per second")
-	fs.DurationVar(&o.dropEvery, "drop-every", 3*time.Second, "demo: drop one replica's Genesys socket this often (never two at once); 0 never")
-	fs.DurationVar(&o.natsRestartEvery, "nats-restart-every", 0, "demo with the embedded nats-server: stop it for a second this often, to watch the bridges buffer; 0 never")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	o.topics = fs.Args()
-	if o.topicsFile != "" {
-		more, err := readTopicsFile(o.topicsFile)
-		if err != nil {
-			return nil, err
-		}
-		o.topics = append(o.topics, more...)
-	}
-	return o, nil
+	fs.StringVar(&o.NATSURL, "nats", getenv("NATS_URL"), "NATS URL(s), comma-separated (env NATS_URL)")
+	fs.StringVar(&o.Stream, "stream", bridge.DefaultStreamName, "JetStream stream name")
+	fs.StringVar(&o.Replica, "replica", host, "name of this replica, in the subjects of its lifecycle records")
+	fs.StringVar(&o.TopicsFile, "topics-file", "", "file of topics, one per line, # comments")
+	fs.IntVar(&o.Buffer, "buffer", bridge.DefaultBufferSize, "notifications held while NATS is unreachable; more are dropped")
+	fs.IntVar(&o.MaxInFlight, "max-inflight", bridge.DefaultMaxInFlight, "publishes waiting for their acknowledgement at once")
+	fs.DurationVar(&o.AckTimeout, "ack-timeout", bridge.DefaultAckTimeout, "wait for a publish acknowledgement before sending again")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", bridge.DefaultDrainTimeout, "after SIGTERM, SIGINT, SIGHUP or -for: how long to keep publishing what is held before exiting")
+	fs.DurationVar(&o.Dedup, "dedup-window", bridge.DefaultDuplicates, "stream duplicate window (at least 2m)")
+	fs.DurationVar(&o.MaxAge, "max-age", 7*24*time.Hour, "stream MaxAge; 0 unlimited")
+	fs.Int64Var(&o.MaxBytes, "max-bytes", 0, "stream MaxBytes; 0 unlimited")
+	fs.Int64Var(&o.MaxMsgs, "max-msgs", 0, "stream MaxMsgs; 0 unlimited")
+	fs.IntVar(&o.StreamReplicas, "stream-replicas", 1, "copies of the stream in a NATS cluster (1 to 5)")
+	fs.DurationVar(&o.StatusEvery, "status-every", 2*time.Second, "how often to print the stream counts; 0 never")
+	fs.DurationVar(&o.RunFor, "for", 0, "stop after this long, as on SIGTERM (default: until a signal)")
+	fs.BoolVar(&o.Verbose, "v", false, "also log the notify client's records")
 }
 
-const usageText = `Publishes Genesys Cloud notifications to NATS JetStream, subject gc.<topic>,
-de-duplicated across replicas. With GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and
-GENESYS_ENVIRONMENT set it subscribes the topics named as arguments or in
--topics-file; without them it runs a demo against fake Genesys servers. Without
--nats (or NATS_URL) it starts an embedded nats-server.`
+// Parse parses args with fs, whose flags include those of o, and collects
+// the topics: the remaining arguments, then those of -topics-file.
+func (o *Options) Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.Topics = fs.Args()
+	if o.TopicsFile != "" {
+		more, err := readTopicsFile(o.TopicsFile)
+		if err != nil {
+			return err
+		}
+		o.Topics = append(o.Topics, more...)
+	}
+	if o.DrainTimeout <= 0 {
+		return fmt.Errorf("-drain-timeout must be positive, got %v", o.DrainTimeout)
+	}
+	return nil
+}
 
-// bridgeConfig returns the bridge configuration of the flags, without a
+// BridgeConfig returns the bridge configuration of the flags, without a
 // client, a NATS URL or a replica name.
-func (o *options) bridgeConfig(log *slog.Logger) bridge.Config {
+func (o *Options) BridgeConfig(log *slog.Logger) bridge.Config {
 	return bridge.Config{
 		Stream: bridge.StreamConfig{
-			Name: o.stream, Duplicates: o.dedup, MaxAge: o.maxAge,
-			MaxBytes: o.maxBytes, MaxMsgs: o.maxMsgs, Replicas: o.streamReplicas,
+			Name: o.Stream, Duplicates: o.Dedup, MaxAge: o.MaxAge,
+			MaxBytes: o.MaxBytes, MaxMsgs: o.MaxMsgs, Replicas: o.StreamReplicas,
 		},
-		MaxInFlight:  o.maxInFlight,
-		BufferSize:   o.buffer,
-		AckTimeout:   o.ackTimeout,
-		DrainTimeout: o.drainTimeout,
+		MaxInFlight:  o.MaxInFlight,
+		BufferSize:   o.Buffer,
+		AckTimeout:   o.AckTimeout,
+		DrainTimeout: o.DrainTimeout,
 		Logger:       log,
 	}
 }
 
-// Main runs the command: args are its arguments without the program
-// name, getenv reads its environment, status lines go to stdout and logs
-// to stderr. It returns when ctx ends (after draining) or -for elapsed.
-func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Setup wraps stdout and stderr for use by several goroutines and returns
+// them with a logger on stderr and ctx bounded by -for.
+func (o *Options) Setup(ctx context.Context, stdout, stderr io.Writer) (context.Context, context.CancelFunc, io.Writer, *slog.Logger) {
 	stdout, stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
-	o, err := parseFlags(args, getenv, stderr)
-	if err != nil {
+	cancel := context.CancelFunc(func() {})
+	if o.RunFor > 0 {
+		ctx, cancel = context.WithTimeout(ctx, o.RunFor)
+	}
+	return ctx, cancel, stdout, slog.New(slog.NewTextHandler(stderr, nil))
+}
+
+const usageText = `Publishes Genesys Cloud notifications to NATS JetStream, subject gc.<topic>,
+de-duplicated across replicas. It needs GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET
+and GENESYS_ENVIRONMENT, a NATS URL (-nats or NATS_URL) and the topics, as
+arguments or in -topics-file. SIGTERM, SIGINT or SIGHUP stops reading Genesys,
+publishes what is held within -drain-timeout and exits; a second signal exits
+at once. To try it without Genesys or NATS, run gcnotify-bridge-demo.`
+
+// Main runs the command gcnotify-bridge: args are its arguments without
+// the program name, getenv reads its environment, status lines go to
+// stdout and logs to stderr. It returns when ctx ends (after draining) or
+// -for elapsed.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o Options
+	fs := flag.NewFlagSet("gcnotify-bridge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: gcnotify-bridge [flags] [topic ...]\n\n%s\n\nflags:\n", usageText)
+		fs.PrintDefaults()
+	}
+	o.Register(fs, getenv)
+	if err := o.Parse(fs, args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if o.runFor > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.runFor)
-		defer cancel()
-	}
-	if o.bench > 0 {
-		return runBench(ctx, o, stdout, log)
-	}
-
 	id, secret, env := getenv("GENESYS_CLIENT_ID"), getenv("GENESYS_CLIENT_SECRET"), getenv("GENESYS_ENVIRONMENT")
-	demo := id == "" || secret == "" || env == ""
-	if !demo && len(o.topics) == 0 {
-		return errors.New("gcnotify-bridge: name at least one topic, such as v2.users.{id}.presence, or use -topics-file")
+	switch {
+	case id == "" || secret == "" || env == "":
+		return errors.New("set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT (to try it without Genesys: go run ./cmd/gcnotify-bridge-demo)")
+	case o.NATSURL == "":
+		return errors.New("name the NATS server(s) with -nats or NATS_URL, such as nats://n1:4222,nats://n2:4222")
+	case len(o.Topics) == 0:
+		return errors.New("name at least one topic, such as v2.users.{id}.presence, or use -topics-file")
 	}
+	ctx, cancel, stdout, log := o.Setup(ctx, stdout, stderr)
+	defer cancel()
 
-	natsURL := o.natsURL
-	var embedded *testbed.NATS
-	if natsURL == "" {
-		dir, err := os.MkdirTemp("", "gcnotify-nats-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		n, err := testbed.StartNATS(dir)
-		if err != nil {
-			return err
-		}
-		defer n.Stop()
-		natsURL, embedded = n.URL(), n
-		fmt.Fprintf(stdout, "nats: embedded nats-server at %s, JetStream store %s (removed at exit)\n", natsURL, dir)
-	}
-
-	if demo {
-		return runDemo(ctx, o, embedded, natsURL, stdout, log)
-	}
 	copts := []notify.Option{notify.WithEnvironment(env), notify.WithEventBuffer(16384)}
-	if o.verbose {
+	if o.Verbose {
 		copts = append(copts, notify.WithLogger(log.With("component", "notify")))
 	}
 	c, err := notify.New(notify.ClientCredentials(ctx, env, id, secret), copts...)
 	if err != nil {
 		return err
 	}
-	if err := c.Subscribe(ctx, o.topics...); err != nil {
+	if err := c.Subscribe(ctx, o.Topics...); err != nil {
 		c.Close()
 		return err
 	}
-	cfg := o.bridgeConfig(log)
-	cfg.Client, cfg.NATSURL, cfg.Replica = c, natsURL, o.replica
-	fmt.Fprintf(stdout, "genesys: %s, %d topics; replica %s; stream %s on %s\n", env, len(o.topics), o.replica, o.stream, natsURL)
-	return runBridges(ctx, o, natsURL, []bridge.Config{cfg}, nil, stdout)
-}
-
-// runBench runs the -bench mode.
-func runBench(ctx context.Context, o *options, stdout io.Writer, log *slog.Logger) error {
-	cfg := o.bridgeConfig(log)
-	mode := "live flow"
-	if o.backlog {
-		mode = "backlog drain"
-	}
-	fmt.Fprintf(stdout, "bench: %d events, %s, one bridge, embedded nats-server with file storage\n", o.bench, mode)
-	res, err := testbed.Bench(ctx, testbed.BenchConfig{Events: o.bench, Bridge: cfg, Backlog: o.backlog, Logger: log})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "bench: %v\n", res)
-	if res.Duplicate != 0 || res.Lost != 0 {
-		return fmt.Errorf("gcnotify-bridge: bench stored %d duplicates and lost %d events", res.Duplicate, res.Lost)
-	}
-	return nil
+	cfg := o.BridgeConfig(log)
+	cfg.Client, cfg.NATSURL, cfg.Replica = c, o.NATSURL, o.Replica
+	fmt.Fprintf(stdout, "genesys: %s, %d topic(s); replica %s; stream %s on %s\n", env, len(o.Topics), o.Replica, o.Stream, redact(o.NATSURL))
+	return Run(ctx, &o, []bridge.Config{cfg}, nil, stdout)
 }

@@ -1,18 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gcnotify/notify/bridge/internal/testbed"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 )
 
@@ -22,80 +22,106 @@ func TestMain(m *testing.M) {
 
 func noEnv(string) string { return "" }
 
-func stderr() io.Writer {
-	if testing.Verbose() {
-		return os.Stderr
-	}
-	return io.Discard
-}
-
-// The demo, as a new user runs it: two replicas, socket drops and a NATS
-// restart, status lines, a summary, nothing lost and nothing stored twice.
-func TestDemo(t *testing.T) {
-	var out bytes.Buffer
-	args := []string{"-for", "4s", "-status-every", "500ms", "-drop-every", "500ms", "-nats-restart-every", "2s", "-demo-rate", "400", "-replica", "t"}
-	if err := Main(context.Background(), args, noEnv, &out, stderr()); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	text := out.String()
-	for _, want := range []string{
-		"nats: embedded nats-server",
-		"demo: dropped the Genesys socket of replica t-1",
-		"demo: dropped the Genesys socket of replica t-2",
-		"demo: nats-server started again",
-		"summary: replica t-1:",
-		"summary: replica t-2:",
-		"duplicates stored 0, lost 0 (0 reached no replica)",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
-	if n := len(regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d stream GENESYS: \d+ events stored`).FindAllString(text, -1)); n < 3 {
-		t.Errorf("%d status lines with counts, want at least 3", n)
-	}
-	if t.Failed() {
-		t.Log(text)
-	}
-}
-
-func TestBenchMode(t *testing.T) {
-	var out bytes.Buffer
-	if err := Main(context.Background(), []string{"-bench", "3000"}, noEnv, &out, stderr()); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	if !regexp.MustCompile(`3000 events in .*: \d+ events/s .* stored 3000, duplicates stored 0, lost 0, dropped 0 by the bridge and 0 by the client`).MatchString(out.String()) {
-		t.Fatalf("bench output:\n%s", out.String())
-	}
+func parse(args []string, getenv func(string) string) (*Options, error) {
+	var o Options
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o.Register(fs, getenv)
+	return &o, o.Parse(fs, args)
 }
 
 func TestFlagsAndTopics(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "topics")
-	os.WriteFile(path, []byte("# agents\nv2.users.1.presence\n\n  v2.routing.queues.2.conversations  # queue 2\n"), 0o600)
-	o, err := parseFlags([]string{"-topics-file", path, "-nats", "nats://n1:4222", "v2.users.3.presence"}, noEnv, io.Discard)
+	if err := os.WriteFile(path, []byte("# agents\nv2.users.1.presence\n\n  v2.routing.queues.2.conversations  # queue 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parse([]string{"-topics-file", path, "-nats", "nats://n1:4222", "v2.users.3.presence"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"v2.users.3.presence", "v2.users.1.presence", "v2.routing.queues.2.conversations"}
-	if strings.Join(o.topics, ",") != strings.Join(want, ",") || o.natsURL != "nats://n1:4222" {
-		t.Fatalf("topics %q, nats %q", o.topics, o.natsURL)
+	if strings.Join(o.Topics, ",") != strings.Join(want, ",") || o.NATSURL != "nats://n1:4222" {
+		t.Fatalf("topics %q, nats %q", o.Topics, o.NATSURL)
 	}
-	env := map[string]string{"NATS_URL": "nats://env:4222", "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s", "GENESYS_ENVIRONMENT": "mypurecloud.ie"}
-	o, err = parseFlags(nil, func(k string) string { return env[k] }, io.Discard)
-	if err != nil || o.natsURL != "nats://env:4222" || o.stream != "GENESYS" || o.replica == "" {
+	env := map[string]string{"NATS_URL": "nats://env:4222"}
+	o, err = parse(nil, func(k string) string { return env[k] })
+	if err != nil || o.NATSURL != "nats://env:4222" || o.Stream != "GENESYS" || o.Replica == "" {
 		t.Fatalf("defaults: %+v, %v", o, err)
 	}
-	// With credentials, topics are required.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := Main(ctx, nil, func(k string) string { return env[k] }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "topic") {
-		t.Fatalf("Main without topics: %v", err)
+	cfg := o.BridgeConfig(nil)
+	if cfg.DrainTimeout != o.DrainTimeout || cfg.Stream.Name != "GENESYS" || cfg.BufferSize != 100_000 {
+		t.Fatalf("bridge config %+v", cfg)
 	}
-	if err := Main(ctx, []string{"-h"}, noEnv, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+	if _, err := parse([]string{"-topics-file", filepath.Join(dir, "missing")}, noEnv); err == nil {
+		t.Fatal("a missing topics file was accepted")
+	}
+	if _, err := parse([]string{"-drain-timeout", "0s"}, noEnv); err == nil {
+		t.Fatal("a drain timeout of 0 was accepted")
+	}
+}
+
+// The production command says what it lacks before it starts anything: it
+// has no demo and no embedded nats-server to fall back on.
+func TestMainRefusesWhatItLacks(t *testing.T) {
+	creds := map[string]string{"GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s", "GENESYS_ENVIRONMENT": "mypurecloud.ie"}
+	with := func(extra map[string]string) func(string) string {
+		return func(k string) string {
+			if v, ok := extra[k]; ok {
+				return v
+			}
+			return creds[k]
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		args   []string
+		getenv func(string) string
+		want   string
+	}{
+		{"no credentials", []string{"-nats", "nats://n1:4222", "v2.users.1.presence"}, noEnv, "gcnotify-bridge-demo"},
+		{"no NATS", []string{"v2.users.1.presence"}, with(nil), "-nats or NATS_URL"},
+		{"no topics", []string{"-nats", "nats://n1:4222"}, with(nil), "topic"},
+	} {
+		err := Main(context.Background(), c.args, c.getenv, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %q", c.name, err, c.want)
+		}
+	}
+	if err := Main(context.Background(), []string{"-h"}, noEnv, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v", err)
 	}
-	if _, err := parseFlags([]string{"-topics-file", filepath.Join(dir, "missing")}, noEnv, io.Discard); err == nil {
-		t.Fatal("a missing topics file was accepted")
+}
+
+func TestRedact(t *testing.T) {
+	got := redact("nats://u:secret@n1:4222, nats://tok@n2:4222,nats://n3:4222")
+	if strings.Contains(got, "secret") || strings.Contains(got, "tok") || !strings.Contains(got, "nats://n3:4222") {
+		t.Fatalf("redact: %s", got)
+	}
+}
+
+// After a NATS restart the monitor's connection comes back later than the
+// bridges' may: the summary waits for it, but only until the deadline, so
+// an unreachable NATS costs nothing once the drain has used the time.
+func TestMonitorWaitsForItsConnection(t *testing.T) {
+	n, err := testbed.StartNATS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	n.Stop()
+	mon, err := newMonitor(n.URL(), "GENESYS", []nats.Option{nats.ReconnectWait(20 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.close()
+	if mon.waitConnected(time.Now()) {
+		t.Fatal("connected to a stopped server")
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !mon.waitConnected(time.Now().Add(time.Minute)) {
+		t.Fatal("the monitor did not connect to the server started again")
 	}
 }

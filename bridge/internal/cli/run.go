@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,78 +14,122 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// runBridges runs a bridge per configuration until ctx ends or one of
-// them stops by itself, printing status lines, then stops them all (each
-// drains its buffer) and prints a summary. d, if not nil, is the demo
-// that feeds them.
-func runBridges(ctx context.Context, o *options, natsURL string, cfgs []bridge.Config, d *demo, stdout io.Writer) error {
+// Feeder is what a demo plugs into Run: something that sends events to
+// the bridges' Genesys sockets and checks the stream at the end.
+type Feeder interface {
+	// Start starts feeding the bridges, which are running.
+	Start(bridges []*bridge.Bridge)
+	// Quiesce stops feeding and waits, until deadline at most, until every
+	// bridge has read from its socket what was sent to it, so that closing
+	// the clients loses nothing.
+	Quiesce(bridges []*bridge.Bridge, deadline time.Time)
+	// Verify reads the stream back on nc and prints what it holds of the
+	// events fed.
+	Verify(ctx context.Context, nc *nats.Conn, stream string, out io.Writer) error
+}
+
+// verifyTimeout bounds Feeder.Verify, with NATS connected.
+const verifyTimeout = time.Minute
+
+// Run runs a bridge per configuration until ctx ends or one of them stops
+// by itself, printing status lines, then stops them all (each drains its
+// buffer within -drain-timeout) and prints a summary. feed, if not nil,
+// feeds them and checks the stream at the end.
+//
+// Nothing after the stop waits for an unreachable NATS longer than the
+// drain: the summary and the check read the stream only once the monitor's
+// connection is up, and wait for it only until -drain-timeout after the
+// stop, so Run returns within -drain-timeout of the stop, plus the time the
+// feed's clients need to read what was sent to them.
+func Run(ctx context.Context, o *Options, cfgs []bridge.Config, feed Feeder, stdout io.Writer) error {
+	closeClients := func() {
+		for _, c := range cfgs {
+			c.Client.Close()
+		}
+	}
 	var bridges []*bridge.Bridge
 	for _, cfg := range cfgs {
 		b, err := bridge.New(cfg)
 		if err != nil {
-			for _, c := range cfgs {
-				c.Client.Close()
-			}
+			closeClients()
 			return err
 		}
 		bridges = append(bridges, b)
 	}
-	mon, err := newMonitor(natsURL, o.stream)
+	mon, err := newMonitor(cfgs[0].NATSURL, o.Stream, cfgs[0].NATSOptions)
 	if err != nil {
-		for _, c := range cfgs {
-			c.Client.Close()
-		}
+		closeClients()
 		return err
 	}
 	defer mon.close()
 
 	bctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	errs := make(chan error, len(bridges))
-	for _, b := range bridges {
-		go func() { errs <- b.Run(bctx) }()
+	type result struct {
+		i   int
+		err error
 	}
-	if d != nil {
-		d.start(bridges)
+	results := make(chan result, len(bridges))
+	for i, b := range bridges {
+		go func() { results <- result{i, b.Run(bctx)} }()
+	}
+	if feed != nil {
+		feed.Start(bridges)
 	}
 
 	var tick <-chan time.Time
-	if o.statusEvery > 0 {
-		t := time.NewTicker(o.statusEvery)
+	if o.StatusEvery > 0 {
+		t := time.NewTicker(o.StatusEvery)
 		defer t.Stop()
 		tick = t.C
 	}
-	var all []error
+	all := make([]error, len(bridges)) // in the order of the bridges
 	running := len(bridges)
 wait:
 	for {
 		select {
 		case <-ctx.Done():
 			break wait
-		case err := <-errs: // a bridge stopped by itself: stop them all
-			all, running = append(all, err), running-1
+		case r := <-results: // a bridge stopped by itself: stop them all
+			all[r.i], running = r.err, running-1
 			break wait
 		case <-tick:
 			fmt.Fprintln(stdout, mon.status(bridges))
 		}
 	}
-	if d != nil {
-		d.finish(mon)
+	deadline := time.Now().Add(o.DrainTimeout)
+	if feed != nil {
+		feed.Quiesce(bridges, deadline)
 	}
-	fmt.Fprintln(stdout, "stopping: closing the Genesys clients and draining to JetStream")
+	fmt.Fprintf(stdout, "stopping: closing the Genesys clients and publishing what is held, for %v at most\n", o.DrainTimeout)
 	stop()
 	for ; running > 0; running-- {
-		all = append(all, <-errs)
+		r := <-results
+		all[r.i] = r.err
 	}
 	for _, b := range bridges {
 		fmt.Fprintln(stdout, summary(b.Stats()))
 	}
-	if ev, rec, err := mon.counts(); err == nil {
-		fmt.Fprintf(stdout, "summary: stream %s holds %d events and %d lifecycle records\n", o.stream, ev, rec)
+	// The monitor's connection may be coming back, as the bridges' did, after
+	// NATS restarted: wait for it with what is left of the drain timeout.
+	// Bridges that gave up on NATS used all of it, so nothing waits then.
+	if !mon.waitConnected(deadline) {
+		fmt.Fprintf(stdout, "summary: stream %s not read: not connected to NATS at %s\n", o.Stream, redact(cfgs[0].NATSURL))
+		if feed != nil {
+			fmt.Fprintln(stdout, "verify: not done: not connected to NATS")
+		}
+		return errors.Join(all...)
 	}
-	if d != nil {
-		if err := d.verify(mon, stdout); err != nil {
-			all = append(all, err)
+	if ev, rec, err := mon.counts(); err == nil {
+		fmt.Fprintf(stdout, "summary: stream %s holds %d events and %d lifecycle records\n", o.Stream, ev, rec)
+	} else {
+		fmt.Fprintf(stdout, "summary: stream %s not read: %v\n", o.Stream, err)
+	}
+	if feed != nil {
+		vctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
+		defer cancel()
+		if err := feed.Verify(vctx, mon.nc, o.Stream, stdout); err != nil {
+			all = append(all, fmt.Errorf("verify: %w", err))
 		}
 	}
 	return errors.Join(all...)
@@ -97,18 +142,43 @@ func summary(st bridge.Stats) string {
 		st.Refused, st.Retries, st.Unpublished, st.DrainDuration.Round(time.Millisecond))
 }
 
+// redact returns a comma-separated list of URLs without their secrets.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, s := range parts {
+		s = strings.TrimSpace(s)
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			u.User = url.User("xxxxx")
+			s = u.String()
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, ",")
+}
+
 // monitor reads the stream's counts on a connection of its own.
 type monitor struct {
 	nc     *nats.Conn
+	up     chan struct{} // signalled when nc connects or reconnects
 	js     jetstream.JetStream
 	stream string
+	read   bool // last and lastAt are from a read of the stream
 	last   uint64
 	lastAt time.Time
 }
 
-func newMonitor(url, stream string) (*monitor, error) {
-	nc, err := nats.Connect(url, nats.Name("gcnotify-bridge monitor"), nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
+func newMonitor(url, stream string, opts []nats.Option) (*monitor, error) {
+	up := make(chan struct{}, 1)
+	signal := func(*nats.Conn) {
+		select {
+		case up <- struct{}{}:
+		default:
+		}
+	}
+	opts = append([]nats.Option{nats.Name("gcnotify-bridge monitor"), nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond),
+		nats.ConnectHandler(signal), nats.ReconnectHandler(signal)}, opts...)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +187,22 @@ func newMonitor(url, stream string) (*monitor, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &monitor{nc: nc, js: js, stream: stream, lastAt: time.Now()}, nil
+	return &monitor{nc: nc, up: up, js: js, stream: stream}, nil
+}
+
+// waitConnected waits until the monitor is connected or deadline passes,
+// and reports whether it is connected.
+func (m *monitor) waitConnected(deadline time.Time) bool {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	for !m.nc.IsConnected() {
+		select {
+		case <-m.up:
+		case <-t.C:
+			return m.nc.IsConnected()
+		}
+	}
+	return true
 }
 
 func (m *monitor) close() { m.nc.Close() }
@@ -129,6 +214,9 @@ func (m *monitor) counts() (events, records uint64, err error) {
 }
 
 func (m *monitor) info() (events, records, bytes uint64, err error) {
+	if !m.nc.IsConnected() {
+		return 0, 0, 0, errors.New("not connected to NATS")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	s, err := m.js.Stream(ctx, m.stream)
@@ -158,8 +246,11 @@ func (m *monitor) status(bridges []*bridge.Bridge) string {
 		fmt.Fprintf(&b, "stream %s: unavailable (%v)", m.stream, err)
 	} else {
 		now := time.Now()
-		rate := float64(ev-min(m.last, ev)) / now.Sub(m.lastAt).Seconds()
-		m.last, m.lastAt = ev, now
+		rate := 0.0 // the events stored before the first read are not a rate
+		if m.read {
+			rate = float64(ev-min(m.last, ev)) / now.Sub(m.lastAt).Seconds()
+		}
+		m.read, m.last, m.lastAt = true, ev, now
 		fmt.Fprintf(&b, "stream %s: %d events stored, %d records, %.1f MB, %.0f events/s; duplicates rejected %d",
 			m.stream, ev, rec, float64(bytes)/1e6, rate, dups)
 	}

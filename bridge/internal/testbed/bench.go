@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +33,8 @@ type BenchResult struct {
 	Elapsed   time.Duration // from the first frame to the last acknowledgement
 	Stored    int           // distinct events in the stream
 	Duplicate int           // events stored more than once, beyond the first copy
-	Lost      int           // events published but not in the stream
+	Lost      int           // events written to the bridge's socket but not in the stream
+	Unreached int           // events the fake server wrote to no socket (the bench waits for the subscription first: 0)
 	Dropped   int64         // events dropped by the bridge (buffer full)
 	ClientDrp int64         // events dropped by the notify client (bridge read too slowly)
 }
@@ -44,8 +44,8 @@ func (r BenchResult) Rate() float64 { return float64(r.Events) / r.Elapsed.Secon
 
 // String returns the result as one line.
 func (r BenchResult) String() string {
-	return fmt.Sprintf("%d events in %v: %.0f events/s through the bridge (frames written in %v); stored %d, duplicates stored %d, lost %d, dropped %d by the bridge and %d by the client",
-		r.Events, r.Elapsed.Round(time.Millisecond), r.Rate(), r.Published.Round(time.Millisecond), r.Stored, r.Duplicate, r.Lost, r.Dropped, r.ClientDrp)
+	return fmt.Sprintf("%d events in %v: %.0f events/s through the bridge (frames written in %v); stored %d, duplicates stored %d, lost %d, reached no socket %d, dropped %d by the bridge and %d by the client",
+		r.Events, r.Elapsed.Round(time.Millisecond), r.Rate(), r.Published.Round(time.Millisecond), r.Stored, r.Duplicate, r.Lost, r.Unreached, r.Dropped, r.ClientDrp)
 }
 
 // Bench pushes cfg.Events synthetic events from a fake Genesys server
@@ -61,11 +61,11 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	if cfg.Publishers < 1 {
 		cfg.Publishers = 4
 	}
-	dir, err := os.MkdirTemp("", "gcnotify-bench-")
+	dir, err := MkdirTemp("gcnotify-bench-")
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
+	defer RemoveTemp(dir)
 	n, err := StartNATS(dir)
 	if err != nil {
 		return res, err
@@ -89,7 +89,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		return res, err
 	}
 	defer r.Stop()
-	if err := waitUntil(ctx, func() bool { return r.Stats().Connects > 0 && feed.Subscribed(0, Topics()[0]) }); err != nil {
+	if err := waitUntil(ctx, func() bool { return r.Stats().Connects > 0 && feed.SubscribedAll(Topics()) }); err != nil {
 		return res, fmt.Errorf("testbed: bench: the bridge did not connect: %w", err)
 	}
 
@@ -97,6 +97,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		n.Stop()
 	}
 	synth := NewSynth()
+	ledger := NewLedger(1)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for p := range cfg.Publishers {
@@ -106,14 +107,15 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 		}
 		wg.Go(func() {
 			for range k {
-				topic, body, _ := synth.Next()
-				feed.Publish(topic, body)
+				topic, body, seq := synth.Next()
+				_, delivered := feed.Publish(topic, body)
+				ledger.Add(seq, delivered)
 			}
 		})
 	}
 	wg.Wait()
 	res.Published = time.Since(start)
-	want := int64(cfg.Events)
+	want := ledger.Reached(0) // every event the server wrote to the socket
 	if cfg.Backlog {
 		if err := waitUntil(ctx, func() bool { st := r.Stats(); return st.Received+st.ClientDropped >= want }); err != nil {
 			return res, fmt.Errorf("testbed: bench: the bridge did not read the events: %w", err)
@@ -145,23 +147,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (BenchResult, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Stored, res.Duplicate, res.Lost = Tally(c.Seqs(synth.Run()), synth.Last())
+	v := ledger.Judge(c.Seqs(synth.Run()), synth.Last())
+	res.Stored, res.Duplicate, res.Lost, res.Unreached = v.Stored, v.Duplicate, v.Lost+v.Phantom, v.Unreached
 	return res, nil
-}
-
-// Tally returns, for the events 1..last, how many distinct ones the
-// stream holds, how many extra copies and how many are missing.
-func Tally(seqs map[int64]int, last int64) (stored, duplicates, lost int) {
-	for s := int64(1); s <= last; s++ {
-		switch k := seqs[s]; k {
-		case 0:
-			lost++
-		default:
-			stored++
-			duplicates += k - 1
-		}
-	}
-	return stored, duplicates, lost
 }
 
 // waitUntil polls cond every few milliseconds until it holds or ctx ends.

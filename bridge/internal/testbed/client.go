@@ -19,13 +19,25 @@ func (tokens) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: "testbed", Expiry: time.Now().Add(time.Hour)}, nil
 }
 
-// NewClient returns a notify client for srv, subscribed to topics, with
-// quick reconnects. release closes its idle HTTP connections; call it
-// after the client is closed.
+// NewClient returns a notify client for the channel protocol of srv,
+// subscribed to topics, with quick reconnects. release closes its idle
+// HTTP connections; call it after the client is closed.
 func NewClient(srv *notifytest.Server, log *slog.Logger, topics ...string) (c *notify.Client, release func(), err error) {
+	return newClient(log, topics, notify.WithAPIBaseURL(srv.URL()))
+}
+
+// NewTokenFrameClient returns a notify client for the token-frame
+// protocol of srv (topics such as "/users/1/presence"), as NewClient
+// does for the channel protocol. Token-frame notifications carry no
+// CorrelationId.
+func NewTokenFrameClient(srv *notifytest.Server, log *slog.Logger, topics ...string) (c *notify.Client, release func(), err error) {
+	return newClient(log, topics, notify.WithTokenFrameEndpoint(srv.TokenFrameURL()))
+}
+
+func newClient(log *slog.Logger, topics []string, endpoint notify.Option) (c *notify.Client, release func(), err error) {
 	tr := &http.Transport{}
 	opts := []notify.Option{
-		notify.WithAPIBaseURL(srv.URL()),
+		endpoint,
 		notify.WithHTTPClient(&http.Client{Transport: tr, Timeout: 10 * time.Second}),
 		notify.WithBackoff(20*time.Millisecond, 500*time.Millisecond),
 		notify.WithHeartbeatTimeout(10 * time.Second),

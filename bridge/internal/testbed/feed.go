@@ -3,6 +3,7 @@ package testbed
 import (
 	"encoding/json"
 	"slices"
+	"sync"
 
 	"github.com/gcnotify/notify/notifytest"
 )
@@ -19,7 +20,16 @@ import (
 // SendRaw, to every connected channel of the other servers that is
 // subscribed to the topic. The replicas therefore see one event with one
 // id, the way two channels of one organization see it.
+//
+// What Publish reports is exact: the faults of a Feed (Drop, DropCovered)
+// never strike while a Publish runs, so a socket that Publish found open and
+// subscribed is the socket the frame is written to. Only a client that
+// closes its own socket during a Publish could make a count wrong, and the
+// frame is then lost by that client's doing, so a test rightly counts it as
+// delivered.
 type Feed struct {
+	// mu is held for reading by Publish and for writing by the faults.
+	mu      sync.RWMutex
 	servers []*notifytest.Server
 }
 
@@ -40,9 +50,12 @@ func (f *Feed) Len() int { return len(f.servers) }
 
 // Publish delivers one event to every server and returns its
 // CorrelationId and the number of sockets it was written to on each
-// server. It is safe for concurrent use; the events of one goroutine
-// arrive in order.
+// server: the event reached replica i if delivered[i] > 0, and no replica
+// at all if every count is zero. It is safe for concurrent use; the events
+// of one goroutine arrive in order.
 func (f *Feed) Publish(topic string, body json.RawMessage) (correlationID string, delivered []int) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	delivered = make([]int, len(f.servers))
 	correlationID, delivered[0] = f.servers[0].Publish(topic, body)
 	frame := Frame(topic, correlationID, body)
@@ -57,12 +70,60 @@ func (f *Feed) Publish(topic string, body json.RawMessage) (correlationID string
 	return correlationID, delivered
 }
 
-// Drop closes every socket of server i abruptly.
-func (f *Feed) Drop(i int) { f.servers[i].DropAll() }
+// Drop closes every socket of server i abruptly, between two Publish
+// calls.
+func (f *Feed) Drop(i int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.servers[i].DropAll()
+}
+
+// DropCovered drops the sockets of server i, as Drop does, only if every
+// other server has a connected channel subscribed to each of topics, and
+// reports whether it did. The check and the drop are one step for Publish:
+// no event is published between them, so an event published while server i
+// is down reaches the others.
+func (f *Feed) DropCovered(i int, topics []string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for j := range f.servers {
+		if j == i {
+			continue
+		}
+		for _, topic := range topics {
+			if !f.subscribed(j, topic) {
+				return false
+			}
+		}
+	}
+	f.servers[i].DropAll()
+	return true
+}
 
 // Subscribed reports whether server i has a connected channel subscribed
 // to topic.
 func (f *Feed) Subscribed(i int, topic string) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.subscribed(i, topic)
+}
+
+// SubscribedAll reports whether every server has a connected channel
+// subscribed to each of topics.
+func (f *Feed) SubscribedAll(topics []string) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for i := range f.servers {
+		for _, topic := range topics {
+			if !f.subscribed(i, topic) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (f *Feed) subscribed(i int, topic string) bool {
 	srv := f.servers[i]
 	for _, ch := range srv.Channels() {
 		if ch.Connected && slices.Contains(srv.Subscriptions(ch.ID), topic) {

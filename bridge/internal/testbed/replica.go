@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/gcnotify/notify"
 	"github.com/gcnotify/notify/bridge"
 	"github.com/gcnotify/notify/notifytest"
 )
@@ -26,6 +27,13 @@ func StartReplica(srv *notifytest.Server, cfg bridge.Config, clientLog *slog.Log
 	if err != nil {
 		return nil, err
 	}
+	return StartBridge(c, release, cfg)
+}
+
+// StartBridge starts a bridge with cfg and the client c; cfg.Client is
+// replaced. release is called once the bridge has stopped, as NewClient's
+// is.
+func StartBridge(c *notify.Client, release func(), cfg bridge.Config) (*Replica, error) {
 	cfg.Client = c
 	b, err := bridge.New(cfg)
 	if err != nil {

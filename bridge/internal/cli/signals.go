@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// Signals are the signals the commands stop on.
+var Signals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM}
+
+// NotifyContext returns a context that ends at the first of Signals, after
+// a line on stderr, so that the command stops reading Genesys, drains and
+// exits. At a second signal it calls abort, which must remove what may not
+// be left behind (a temporary store) and return promptly, and exits at
+// once with status 128 + the signal's number.
+//
+// Call stop when the command is done, before it exits: from then on the
+// signals have their default effect again. A stop that comes while abort
+// runs waits for the exit, so the command never exits before abort is
+// done.
+func NotifyContext(name string, stderr io.Writer, abort func()) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, Signals...)
+	var mu sync.Mutex // held by stop, and by the abort until the exit
+	stopped := false
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(stderr, "%s: %v: stopping; a second signal stops at once\n", name, sig)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-sigs:
+			mu.Lock()
+			if stopped {
+				mu.Unlock()
+				return
+			}
+			fmt.Fprintf(stderr, "%s: %v: stopping at once\n", name, sig)
+			if abort != nil {
+				abort()
+			}
+			code := 1
+			if s, ok := sig.(syscall.Signal); ok {
+				code = 128 + int(s)
+			}
+			os.Exit(code)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		stopped = true
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
