@@ -5,11 +5,12 @@ import "strings"
 // Topic builders. Each returns the Genesys Cloud topic name for an id and
 // names the type to decode the topic's notifications into with Decode.
 //
-// They are plain string builders and do not check the id. Subscribe
-// refuses a topic that is empty or contains spaces or control characters
-// (ErrInvalidTopic); the server refuses, as a Rejected event and an error
-// matching ErrRejected, a topic that it does not know or that the OAuth
-// client may not see. Pass ids as Genesys prints them: lower-case UUIDs.
+// They are plain string builders. Subscribe checks what they build: an
+// empty id makes an empty segment ("v2.users..presence"), which it refuses
+// with ErrInvalidTopic, as it does spaces and control characters; the
+// server refuses, as a Rejected event and an error matching ErrRejected, a
+// topic that it does not know or that the OAuth client may not see. Pass
+// ids as Genesys prints them: lower-case UUIDs.
 
 // UserPresenceTopic returns "v2.users.{userID}.presence": the user's
 // presence changes. Decode its notifications into UserPresence; the body
