@@ -98,7 +98,7 @@ func main() {
 			agents = append(agents, agent{ID: id, Name: name})
 		}
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
-		c, err = notify.New(ts, notify.WithSnapshots())
+		c, err = notify.New(ts, notify.WithSnapshots()) // ts names the environment
 	} else {
 		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
 		srv := notifytest.NewServer(notifytest.Config{})
@@ -184,21 +184,27 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	// apply applies ev to m and shows the agent of topic if what the
-	// table shows of it changed; why is "presence", "routing" or
-	// "snapshot".
+	// changed shows a if what the table shows of it changed; why is
+	// "presence", "routing" or "snapshot".
 	shown := map[string]state{}
-	apply := func(ev notify.Event, topic, why string) {
-		a, ok := byTopic[topic]
-		if !m.Apply(ev) || !ok {
-			return
-		}
+	changed := func(a agent, why string) {
 		s := stateOf(m, a.ID)
 		if old, seen := shown[a.ID]; seen && old == s {
 			return
 		}
 		shown[a.ID] = s
 		v.Change("%-8s %q %s, %s", why, a.label(), orDash(s.Presence), orDash(s.Routing))
+	}
+	// Snapshots come one topic at a time: the agents they changed are
+	// shown together once read, rather than half read.
+	read := map[string]bool{}
+	showRead := func() {
+		for _, a := range agents {
+			if read[a.ID] {
+				changed(a, "snapshot")
+			}
+		}
+		clear(read)
 	}
 	v.Status("connecting")
 	for ev := range c.Events() { // closed when Run returns
@@ -212,21 +218,27 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []
 				v.Status("connected: reading agents")
 			}
 		case notify.Resynced:
+			showRead()
 			v.Status(resynced(ev))
 		case notify.Disconnected:
+			showRead()
 			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
 		case notify.Rejected:
 			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
 			v.Status(fmt.Sprintf("fell behind: %d changes dropped", ev.Count))
 		case notify.Snapshot:
-			apply(ev, ev.Topic, "snapshot")
-		case notify.Notification:
-			why := "presence"
-			if strings.HasSuffix(ev.Topic, ".routingStatus") {
-				why = "routing"
+			if a, ok := byTopic[ev.Topic]; ok && m.Apply(ev) {
+				read[a.ID] = true
 			}
-			apply(ev, ev.Topic, why)
+		case notify.Notification:
+			if a, ok := byTopic[ev.Topic]; ok && m.Apply(ev) {
+				why := "presence"
+				if strings.HasSuffix(ev.Topic, ".routingStatus") {
+					why = "routing"
+				}
+				changed(a, why)
+			}
 		}
 		if err := v.Err(); err != nil {
 			return err

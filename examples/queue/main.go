@@ -104,7 +104,7 @@ func main() {
 			queues = append(queues, queue{ID: id, Name: name})
 		}
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
-		c, err = notify.New(ts, notify.WithSnapshots())
+		c, err = notify.New(ts, notify.WithSnapshots()) // ts names the environment
 	} else {
 		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
 		srv := notifytest.NewServer(notifytest.Config{})
@@ -279,14 +279,10 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board)
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	// apply applies ev to the Mirror and shows the queue of topic if its
-	// counts changed; why is "update" or "snapshot".
+	// changed shows q if its counts changed; why is "update" or
+	// "snapshot".
 	shown := map[string]counts{}
-	apply := func(ev notify.Event, topic, why string) {
-		q, ok := byTopic[topic]
-		if !b.m.Apply(ev) || !ok {
-			return
-		}
+	changed := func(q queue, why string) {
 		n := countsOf(b.m, q.ID)
 		if old, seen := shown[q.ID]; seen && old.equal(n) {
 			return
@@ -296,6 +292,16 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board)
 		b.updated[q.ID] = time.Now()
 		b.mu.Unlock()
 		v.Change("%-8s %q waiting=%s interacting=%s onQueue=%s", why, q.label(), total(n.Waiting), total(n.Interacting), n.onQueue())
+	}
+	// The queues that snapshots changed are shown together once read.
+	read := map[string]bool{}
+	showRead := func() {
+		for _, q := range b.queues {
+			if read[q.ID] {
+				changed(q, "snapshot")
+			}
+		}
+		clear(read)
 	}
 	v.Status("connecting")
 	for ev := range c.Events() { // closed when Run returns
@@ -309,17 +315,23 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board)
 				v.Status("connected: reading counts")
 			}
 		case notify.Resynced:
+			showRead()
 			v.Status(resynced(ev))
 		case notify.Disconnected:
+			showRead()
 			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
 		case notify.Rejected:
 			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
 			v.Status(fmt.Sprintf("fell behind: %d updates dropped", ev.Count))
 		case notify.Snapshot:
-			apply(ev, ev.Topic, "snapshot")
+			if q, ok := byTopic[ev.Topic]; ok && b.m.Apply(ev) {
+				read[q.ID] = true
+			}
 		case notify.Notification:
-			apply(ev, ev.Topic, "update")
+			if q, ok := byTopic[ev.Topic]; ok && b.m.Apply(ev) {
+				changed(q, "update")
+			}
 		}
 		if err := v.Err(); err != nil {
 			return err
