@@ -1,7 +1,10 @@
 // Command queue shows, per queue, the conversations waiting and interacting
 // and the agents on queue as they change, with a status line that tells
 // whether the stream is connected, reconnecting, or just recovered from a
-// gap (after which it reads the counts again).
+// gap. The counts are a notify.Mirror of the stream: the client
+// (notify.WithSnapshots) reads every queue's observations again after each
+// gap and delivers them as snapshots, so the table is right again once the
+// status line says "resynced".
 //
 // With GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT set
 // it uses the real service; name the queues by id, optionally with a label:
@@ -9,8 +12,8 @@
 //	go run ./examples/queue fd17a7c2-…=Support 0a1b2c3d-…
 //
 // With none of them set it runs in demo mode: an embedded fake server
-// (package notifytest) publishes observations of three busy queues and
-// drops the connection every few seconds:
+// (package notifytest) plays three busy queues, and drops the connection
+// every few seconds, changing counts while the client is away:
 //
 //	go run ./examples/queue
 //
@@ -18,15 +21,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -34,8 +36,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/gcnotify/notify"
 	"github.com/gcnotify/notify/notifytest"
@@ -46,8 +46,9 @@ const usage = `usage: queue [-plain] [-drop-every duration] [queue-id[=name] ...
 queue shows, per queue, the conversations waiting and interacting (in all
 and by media type) and the agents on queue, as they change. On a terminal it
 redraws a table under a status line; otherwise (or with -plain) it prints
-one line per change. After every reconnect it reads the counts again, since
-Genesys Cloud keeps no events for a closed socket.
+one line per change. After every reconnect it reads the counts of all the
+queues again in one query, since Genesys Cloud keeps no events for a closed
+socket, and says "resynced" once the table is right again.
 
 Environment:
   GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET  an OAuth client with the client
@@ -58,11 +59,15 @@ Environment:
 
 With all three set, queue shows the queues named as arguments (a queue id,
 optionally =name). With none set it runs in demo mode: an embedded fake
-server plays three busy queues and drops the connection every -drop-every;
-queues cannot be named then. Ctrl-C stops it.
+server plays three busy queues and drops the connection every -drop-every,
+changing some counts while it is down; queues cannot be named then. Ctrl-C
+stops it.
 
 Flags:
 `
+
+// demoTick is how often the demo changes a queue.
+const demoTick = 150 * time.Millisecond
 
 func main() {
 	plain := flag.Bool("plain", false, "print one line per change, even on a terminal")
@@ -89,34 +94,31 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var (
-		c       *notify.Client
-		queues  []*queue
-		refresh func(context.Context, []*queue) error // sets the queues' counts to their current values
-		title   = "Queues"
+		c      *notify.Client
+		queues []queue
+		title  = "Queues"
 	)
 	if live {
 		for _, arg := range flag.Args() {
 			id, name, _ := strings.Cut(arg, "=")
-			queues = append(queues, newQueue(id, name))
+			queues = append(queues, queue{ID: id, Name: name})
 		}
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
-		c, err = notify.New(ts, notify.WithEnvironment(creds.Environment))
-		refresh = restRefresher(oauth2.NewClient(ctx, oauth2.ReuseTokenSource(nil, ts)), "https://api."+creds.Environment)
+		c, err = notify.New(ts, notify.WithSnapshots()) // ts names the environment
 	} else {
 		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
 		srv := notifytest.NewServer(notifytest.Config{})
 		defer srv.Close() // after c.Close, deferred below
-		d := newDemo()
-		go srv.RunDemo(ctx, notifytest.Demo{Tick: 150 * time.Millisecond, DropEvery: *dropEvery, Step: func(n int) { d.step(srv, n) }})
-		queues, refresh, title = d.queues(), d.refresh, title+" (demo)"
-		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // any token; TODO: srv.TokenSource()
-		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
+		d := newDemo(srv)
+		go srv.RunDemo(ctx, notifytest.Demo{Tick: demoTick, Step: d.step(dropEach(*dropEvery, demoTick))})
+		queues, title = demoQueues, title+" (demo)"
+		c, err = demoClient(srv)
 	}
 	if err == nil {
 		defer c.Close()
-		table := func() [][]string { return rows(queues) }
-		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, table)
-		err = show(ctx, c, screen, queues, refresh)
+		b := newBoard(queues)
+		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, b.rows)
+		err = show(ctx, c, screen, b)
 	}
 	if err != nil {
 		log.Print(err)
@@ -125,73 +127,150 @@ func main() {
 	}
 }
 
-// queue is one row of the table.
+// queue is one queue the program shows.
 type queue struct {
-	ID, Name    string
-	Waiting     map[string]int // oWaiting by media type
-	Interacting map[string]int // oInteracting by media type
+	ID, Name string
+}
+
+func (q queue) label() string {
+	if q.Name != "" {
+		return q.Name
+	}
+	return q.ID
+}
+
+// counts is what the table shows of a queue.
+type counts struct {
+	Waiting     map[string]int // oWaiting by media type; nil if unknown
+	Interacting map[string]int // oInteracting by media type; nil if unknown
 	OnQueue     int            // oOnQueueUsers, all routing statuses
 	HasOnQueue  bool
-	Updated     time.Time
 }
 
-func newQueue(id, name string) *queue {
-	return &queue{ID: id, Name: name, Waiting: map[string]int{}, Interacting: map[string]int{}}
+// countsOf returns the counts of queue id as m holds them. m keeps each
+// metric from the latest body that carried it, so a notification with
+// only some metrics leaves the others, and the 30-minute aggregates that
+// share the topic (nOffered, tAnswered, …) change none of them.
+func countsOf(m *notify.Mirror, id string) counts {
+	var c counts
+	body, ok := m.Body(notify.QueueObservationsTopic(id))
+	if !ok {
+		return c
+	}
+	// The Mirror's body of an observation topic has one metric per data
+	// entry, each with its group (and so its media type).
+	var obs struct {
+		Data []struct {
+			Group  notify.ObservationGroup
+			Metric string
+			Stats  notify.ObservationStats
+		}
+	}
+	if err := json.Unmarshal(body, &obs); err != nil {
+		return c
+	}
+	add := func(counts *map[string]int, media string, n int) {
+		if *counts == nil {
+			*counts = map[string]int{}
+		}
+		(*counts)[media] += n
+	}
+	for _, d := range obs.Data {
+		switch d.Metric {
+		case "oWaiting":
+			add(&c.Waiting, d.Group.MediaType, d.Stats.Count)
+		case "oInteracting":
+			add(&c.Interacting, d.Group.MediaType, d.Stats.Count)
+		case "oOnQueueUsers":
+			c.OnQueue += d.Stats.Count
+			c.HasOnQueue = true
+		}
+	}
+	return c
 }
 
-// apply takes the metrics present in o: a notification may carry only the
-// metrics that changed, and the aggregates on the same topic carry none of
-// these. It reports whether a count changed.
-func (q *queue) apply(o notify.QueueObservation) bool {
-	changed := false
-	media := o.Group.MediaType
-	if n, ok := o.Count("oWaiting"); ok {
-		changed = changed || n != q.Waiting[media]
-		q.Waiting[media] = n
+func (c counts) equal(d counts) bool {
+	return maps.Equal(c.Waiting, d.Waiting) && maps.Equal(c.Interacting, d.Interacting) &&
+		c.OnQueue == d.OnQueue && c.HasOnQueue == d.HasOnQueue
+}
+
+// total returns the sum of counts, "-" if they are unknown.
+func total(counts map[string]int) string {
+	if counts == nil {
+		return "-"
 	}
-	if n, ok := o.Count("oInteracting"); ok {
-		changed = changed || n != q.Interacting[media]
-		q.Interacting[media] = n
+	n := 0
+	for _, v := range counts {
+		n += v
 	}
-	if n, ok := o.Count("oOnQueueUsers"); ok {
-		changed = changed || n != q.OnQueue || !q.HasOnQueue
-		q.OnQueue, q.HasOnQueue = n, true
+	return strconv.Itoa(n)
+}
+
+func (c counts) onQueue() string {
+	if !c.HasOnQueue {
+		return "-"
 	}
-	if changed {
-		q.Updated = time.Now()
+	return strconv.Itoa(c.OnQueue)
+}
+
+// media returns the media types that have conversations waiting or
+// interacting, sorted.
+func (c counts) media() []string {
+	var media []string
+	for _, counts := range []map[string]int{c.Waiting, c.Interacting} {
+		for m, n := range counts {
+			if n > 0 && !slices.Contains(media, m) {
+				media = append(media, m)
+			}
+		}
 	}
-	return changed
+	slices.Sort(media)
+	return media
+}
+
+// A board is what the program shows: the queues, their counts in a Mirror
+// and when each changed last. Its methods are safe for concurrent use.
+type board struct {
+	queues []queue
+	m      *notify.Mirror
+
+	mu      sync.Mutex
+	updated map[string]time.Time // by queue id
+}
+
+func newBoard(queues []queue) *board {
+	return &board{queues: queues, m: notify.NewMirror(), updated: map[string]time.Time{}}
 }
 
 // rows returns the table of the queues, its header first: a row per
 // queue, and under it a row per media type that has conversations.
-func rows(queues []*queue) [][]string {
+func (b *board) rows() [][]string {
 	rows := [][]string{{"QUEUE", "WAITING", "INTERACTING", "ON QUEUE", "UPDATED"}}
-	for _, q := range queues {
+	for _, q := range b.queues {
+		c := countsOf(b.m, q.ID)
 		updated := "-"
-		if !q.Updated.IsZero() {
-			updated = q.Updated.Format("15:04:05")
+		b.mu.Lock()
+		if t := b.updated[q.ID]; !t.IsZero() {
+			updated = t.Format("15:04:05")
 		}
-		rows = append(rows, []string{q.label(), strconv.Itoa(total(q.Waiting)), strconv.Itoa(total(q.Interacting)), q.onQueue(), updated})
-		for _, m := range q.media() {
-			rows = append(rows, []string{"  " + m, strconv.Itoa(q.Waiting[m]), strconv.Itoa(q.Interacting[m]), "", ""})
+		b.mu.Unlock()
+		rows = append(rows, []string{q.label(), total(c.Waiting), total(c.Interacting), c.onQueue(), updated})
+		for _, m := range c.media() {
+			rows = append(rows, []string{"  " + m, strconv.Itoa(c.Waiting[m]), strconv.Itoa(c.Interacting[m]), "", ""})
 		}
 	}
 	return rows
 }
 
-// show subscribes c to the queues' observations and shows their changes
-// on v until ctx ends or Run fails. It reads the counts with refresh on the
-// first connection and after every gap.
-func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, queues []*queue, refresh func(context.Context, []*queue) error) error {
-	// changed shows a change of q; why is "update" or "refresh".
-	changed := func(q *queue, why string) {
-		v.Change("%-7s %q waiting=%d interacting=%d onQueue=%s", why, q.label(), total(q.Waiting), total(q.Interacting), q.onQueue())
-	}
-	byID := map[string]*queue{}
+// show subscribes c to the observations of b's queues, applies their
+// notifications and snapshots to b's Mirror and shows the changes on v,
+// until ctx ends or Run fails. c must have WithSnapshots: the snapshots
+// are what load the counts, on the first connection and after every gap.
+func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board) error {
+	byTopic := map[string]queue{}
 	var topics []string
-	for _, q := range queues {
-		byID[q.ID] = q
+	for _, q := range b.queues {
+		byTopic[notify.QueueObservationsTopic(q.ID)] = q
 		topics = append(topics, notify.QueueObservationsTopic(q.ID))
 	}
 	if err := c.Subscribe(ctx, topics...); err != nil {
@@ -200,45 +279,57 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, queues []
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
+	// changed shows q if its counts changed; why is "update" or
+	// "snapshot".
+	shown := map[string]counts{}
+	changed := func(q queue, why string) {
+		n := countsOf(b.m, q.ID)
+		if old, seen := shown[q.ID]; seen && old.equal(n) {
+			return
+		}
+		shown[q.ID] = n
+		b.mu.Lock()
+		b.updated[q.ID] = time.Now()
+		b.mu.Unlock()
+		v.Change("%-8s %q waiting=%s interacting=%s onQueue=%s", why, q.label(), total(n.Waiting), total(n.Interacting), n.onQueue())
+	}
+	// The queues that snapshots changed are shown together once read.
+	read := map[string]bool{}
+	showRead := func() {
+		for _, q := range b.queues {
+			if read[q.ID] {
+				changed(q, "snapshot")
+			}
+		}
+		clear(read)
+	}
 	v.Status("connecting")
 	for ev := range c.Events() { // closed when Run returns
 		switch ev := ev.(type) {
 		case notify.Connected:
-			// Genesys keeps nothing for a closed socket: read the counts
-			// now, on the first connection and after every gap.
-			status := "connected"
+			// Genesys keeps nothing for a closed socket: the client now
+			// reads the counts and delivers them as Snapshots.
 			if ev.Gap {
-				status += fmt.Sprintf(" after a %s gap", ev.Downtime.Round(time.Millisecond))
-			}
-			if err := refresh(ctx, queues); err != nil {
-				log.Printf("reading the counts: %v", err)
-				status += ": could not read the counts"
+				v.Status(fmt.Sprintf("connected after a %s gap: reading counts again", ev.Downtime.Round(time.Millisecond)))
 			} else {
-				for _, q := range queues {
-					changed(q, "refresh")
-				}
-				if ev.Gap {
-					status += ": counts read again"
-				}
+				v.Status("connected: reading counts")
 			}
-			v.Status(status)
+		case notify.Resynced:
+			showRead()
+			v.Status(resynced(ev))
 		case notify.Disconnected:
+			showRead()
 			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
 		case notify.Rejected:
 			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
 			v.Status(fmt.Sprintf("fell behind: %d updates dropped", ev.Count))
+		case notify.Snapshot:
+			if q, ok := byTopic[ev.Topic]; ok && b.m.Apply(ev) {
+				read[q.ID] = true
+			}
 		case notify.Notification:
-			o, err := notify.Decode[notify.QueueObservation](ev)
-			if err != nil {
-				log.Print(err)
-				break
-			}
-			id := o.Group.QueueID
-			if id == "" {
-				id, _ = notify.TopicID(ev.Topic)
-			}
-			if q := byID[id]; q != nil && q.apply(o) {
+			if q, ok := byTopic[ev.Topic]; ok && b.m.Apply(ev) {
 				changed(q, "update")
 			}
 		}
@@ -252,244 +343,124 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, queues []
 	return nil // interrupted
 }
 
-func (q *queue) label() string {
-	if q.Name != "" {
-		return q.Name
+// resynced is the status line of r: "resynced: 3 topics", and what was
+// skipped and why, if anything was.
+func resynced(r notify.Resynced) string {
+	s := fmt.Sprintf("resynced: %d topics", len(r.Topics))
+	if len(r.Skipped) > 0 {
+		s += fmt.Sprintf(", %d skipped", len(r.Skipped))
 	}
-	return q.ID
+	if r.Err != nil {
+		s += fmt.Sprintf(": %v", r.Err)
+	}
+	return s
 }
 
-func (q *queue) onQueue() string {
-	if !q.HasOnQueue {
-		return "-"
-	}
-	return strconv.Itoa(q.OnQueue)
+// demoClient returns the client of demo mode, for srv.
+func demoClient(srv *notifytest.Server) (*notify.Client, error) {
+	return notify.New(srv.TokenSource(), notify.WithAPIBaseURL(srv.URL()), notify.WithSnapshots(),
+		notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 }
 
-func total(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
+// dropEach returns after how many ticks the demo drops the connection, to
+// drop it about every dropEvery; 0 never.
+func dropEach(dropEvery, tick time.Duration) int {
+	if dropEvery == 0 {
+		return 0
 	}
-	return n
+	return max(1, int((dropEvery+tick/2)/tick))
 }
 
-// media returns the media types that have conversations waiting or
-// interacting, sorted.
-func (q *queue) media() []string {
-	var media []string
-	seen := map[string]bool{}
-	for _, counts := range []map[string]int{q.Waiting, q.Interacting} {
-		for m, n := range counts {
-			if n > 0 && !seen[m] {
-				seen[m] = true
-				media = append(media, m)
-			}
-		}
-	}
-	slices.Sort(media)
-	return media
+// The demo's queues.
+var demoQueues = []queue{
+	{ID: "fd17a7c2-3b4e-4d5f-8a6b-7c8d9e0f1a2b", Name: "Support"},
+	{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Name: "Sales"},
+	{ID: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", Name: "Billing"},
 }
 
-// restRefresher loads the counts with the Genesys Cloud observation query,
-// with hc, which adds the bearer token. Its results decode into
-// notify.QueueObservation like the notifications do.
-func restRefresher(hc *http.Client, base string) func(context.Context, []*queue) error {
-	return func(ctx context.Context, queues []*queue) error {
-		type predicate struct {
-			Dimension string `json:"dimension"`
-			Value     string `json:"value"`
-		}
-		var query struct {
-			Filter struct {
-				Type       string      `json:"type"`
-				Predicates []predicate `json:"predicates"`
-			} `json:"filter"`
-			Metrics []string `json:"metrics"`
-		}
-		query.Filter.Type = "or"
-		for _, q := range queues {
-			query.Filter.Predicates = append(query.Filter.Predicates, predicate{"queueId", q.ID})
-		}
-		query.Metrics = []string{"oWaiting", "oInteracting", "oOnQueueUsers"}
-		body, err := json.Marshal(query)
-		if err != nil {
-			return err
-		}
-		const path = "/api/v2/analytics/queues/observations/query"
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("POST %s: %s", path, resp.Status)
-		}
-		var answer struct{ Results []notify.QueueObservation }
-		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
-			return err
-		}
-		replace(queues, answer.Results)
-		return nil
-	}
-}
-
-// replace sets the counts of queues to those of results.
-func replace(queues []*queue, results []notify.QueueObservation) {
-	for _, q := range queues {
-		clear(q.Waiting)
-		clear(q.Interacting)
-		for _, o := range results {
-			if o.Group.QueueID == q.ID {
-				q.apply(o)
-			}
-		}
-	}
-}
-
-// demo is the true state of a few busy queues whose conversations arrive,
-// are answered and end on every step. It publishes observations as Genesys
-// does (only the metrics that changed, agents apart from conversations,
-// now and then a 30-minute aggregate); the server drops every socket now
-// and then, so updates are lost while the client reconnects: after the
-// gap, refresh reads the true counts, as a real program would with the
-// observation query.
+// demo plays the demo's queues on a fake server, whose organization state
+// is the truth: it changes it with SetQueueObservation, which publishes
+// each change as Genesys does (the conversation metrics that changed, and
+// the agents apart from them), and which the server's observation query
+// answers, as Genesys does, for the snapshots after a gap.
+//
+// The fake observes voice conversations. Each queue keeps at least one
+// conversation waiting and one interacting, each interacting one has an
+// agent, and the agents on queue only move between IDLE and INTERACTING,
+// so their number is fixed.
 type demo struct {
-	mu    sync.Mutex
-	truth []*demoQueue
+	srv *notifytest.Server
 }
 
-// demoQueue is the true state of a demo queue. Each media type keeps at
-// least one conversation waiting and one interacting, and the agents on
-// queue only move between IDLE and INTERACTING, so their number is fixed.
-type demoQueue struct {
-	id, name    string
-	waiting     map[string]int
-	interacting map[string]int
-	idle        int // agents on queue and IDLE; the others are INTERACTING
-}
-
-var demoMedia = []string{"voice", "chat", "message"}
-
-func newDemo() *demo {
-	return &demo{truth: []*demoQueue{
-		{id: "fd17a7c2-3b4e-4d5f-8a6b-7c8d9e0f1a2b", name: "Support",
-			waiting: map[string]int{"voice": 3, "chat": 1, "message": 2}, interacting: map[string]int{"voice": 3, "chat": 1, "message": 1}, idle: 4},
-		{id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", name: "Sales",
-			waiting: map[string]int{"voice": 1, "chat": 2, "message": 1}, interacting: map[string]int{"voice": 2, "chat": 1, "message": 1}, idle: 2},
-		{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", name: "Billing",
-			waiting: map[string]int{"voice": 1, "chat": 1, "message": 1}, interacting: map[string]int{"voice": 1, "chat": 1, "message": 1}, idle: 1},
-	}}
-}
-
-// step makes a conversation arrive, be answered or end, and publishes the
-// observations that changed.
-func (d *demo) step(srv *notifytest.Server, i int) {
-	now := time.Now().UTC()
-	instant := now.Format("2006-01-02T15:04:05.000Z07:00")
-	metric := func(name string, count int) notify.ObservationMetric {
-		return notify.ObservationMetric{Metric: name, Stats: notify.ObservationStats{Count: count}}
+// newDemo sets the queues' first counts on srv.
+func newDemo(srv *notifytest.Server) *demo {
+	first := [][3]int{{4, 5, 4}, {2, 4, 2}, {1, 2, 2}} // waiting, interacting, idle
+	for i, q := range demoQueues {
+		w, in, idle := first[i][0], first[i][1], first[i][2]
+		srv.SetQueueObservation(q.ID, map[string]int{"oWaiting": w, "oInteracting": in,
+			"oOnQueueUsers:IDLE": idle, "oOnQueueUsers:INTERACTING": in})
 	}
+	return &demo{srv: srv}
+}
 
-	d.mu.Lock()
-	q := d.truth[rand.IntN(len(d.truth))]
-	media := demoMedia[rand.IntN(len(demoMedia))]
-	var changed []notify.ObservationMetric
-	agents := false
+// step returns the demo's Step: each call changes a queue, and every
+// dropEach-th call (0: never) drops every socket instead and then changes
+// two queues while no socket is open, changes that the client learns only
+// from its snapshots. Now and then it publishes a 30-minute aggregate,
+// which shares the topic and changes no count.
+func (d *demo) step(dropEach int) func(n int) {
+	return func(n int) {
+		if dropEach > 0 && n%dropEach == dropEach-1 {
+			d.srv.DropAll()
+			i := rand.IntN(len(demoQueues))
+			d.change(demoQueues[i].ID)
+			d.change(demoQueues[(i+1)%len(demoQueues)].ID)
+			return
+		}
+		q := demoQueues[rand.IntN(len(demoQueues))].ID
+		d.change(q)
+		if n%7 == 0 {
+			d.aggregate(q, n)
+		}
+	}
+}
+
+// change makes a conversation of queue id arrive, be answered by an idle
+// agent or end, and sets the counts that changed.
+func (d *demo) change(id string) {
+	st := d.srv.QueueObservation(id)
+	w, in, idle := st["oWaiting"], st["oInteracting"], st["oOnQueueUsers:IDLE"]
 	switch rand.IntN(3) {
-	case 0: // a conversation arrives
-		q.waiting[media]++
-		changed = append(changed, metric("oWaiting", q.waiting[media]))
 	case 1: // an idle agent answers a waiting one
-		if q.waiting[media] > 1 && q.idle > 0 {
-			q.waiting[media]--
-			q.interacting[media]++
-			q.idle--
-			changed = append(changed, metric("oWaiting", q.waiting[media]), metric("oInteracting", q.interacting[media]))
-			agents = true
+		if w > 1 && idle > 0 {
+			d.srv.SetQueueObservation(id, map[string]int{"oWaiting": w - 1, "oInteracting": in + 1,
+				"oOnQueueUsers:IDLE": idle - 1, "oOnQueueUsers:INTERACTING": in + 1})
+			return
 		}
 	case 2: // one ends
-		if q.interacting[media] > 1 {
-			q.interacting[media]--
-			q.idle++
-			changed = append(changed, metric("oInteracting", q.interacting[media]))
-			agents = true
+		if in > 1 {
+			d.srv.SetQueueObservation(id, map[string]int{"oInteracting": in - 1,
+				"oOnQueueUsers:IDLE": idle + 1, "oOnQueueUsers:INTERACTING": in - 1})
+			return
 		}
 	}
-	users := []notify.ObservationMetric{
-		{Metric: "oOnQueueUsers", Qualifier: "IDLE", Stats: notify.ObservationStats{Count: q.idle}},
-		{Metric: "oOnQueueUsers", Qualifier: "INTERACTING", Stats: notify.ObservationStats{Count: total(q.interacting)}},
-	}
-	d.mu.Unlock()
-
-	topic := notify.QueueObservationsTopic(q.id)
-	if len(changed) > 0 {
-		srv.Publish(topic, notify.QueueObservation{
-			Group: notify.ObservationGroup{QueueID: q.id, MediaType: media},
-			Data:  []notify.ObservationData{{Interval: instant + "/" + instant, Metrics: changed}},
-		})
-	}
-	if agents {
-		srv.Publish(topic, notify.QueueObservation{
-			Group: notify.ObservationGroup{QueueID: q.id},
-			Data:  []notify.ObservationData{{Interval: instant + "/" + instant, Metrics: users}},
-		})
-	}
-	if i%7 == 0 { // the 30-minute aggregates share the topic
-		start := now.Truncate(30 * time.Minute)
-		srv.Publish(topic, notify.QueueObservation{
-			Group: notify.ObservationGroup{QueueID: q.id, MediaType: "voice"},
-			Data: []notify.ObservationData{{
-				Interval: start.Format(time.RFC3339) + "/" + start.Add(30*time.Minute).Format(time.RFC3339),
-				Metrics: []notify.ObservationMetric{
-					{Metric: "nOffered", Stats: notify.ObservationStats{Count: 40 + i}},
-					{Metric: "tAnswered", Stats: notify.ObservationStats{Count: 35 + i, Sum: 612000, Min: 2100, Max: 48000}},
-				},
-			}},
-		})
-	}
+	// one arrives
+	d.srv.SetQueueObservation(id, map[string]int{"oWaiting": w + 1})
 }
 
-// queues returns the rows of the table, knowing only ids and names.
-func (d *demo) queues() []*queue {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]*queue, len(d.truth))
-	for i, t := range d.truth {
-		out[i] = newQueue(t.id, t.name)
-	}
-	return out
-}
-
-// refresh stands in for the observation query of restRefresher, answering
-// in its shape.
-func (d *demo) refresh(_ context.Context, queues []*queue) error {
-	d.mu.Lock()
-	var results []notify.QueueObservation
-	for _, t := range d.truth {
-		for _, m := range demoMedia {
-			results = append(results, notify.QueueObservation{
-				Group: notify.ObservationGroup{QueueID: t.id, MediaType: m},
-				Data: []notify.ObservationData{{Metrics: []notify.ObservationMetric{
-					{Metric: "oWaiting", Stats: notify.ObservationStats{Count: t.waiting[m]}},
-					{Metric: "oInteracting", Stats: notify.ObservationStats{Count: t.interacting[m]}},
-				}}},
-			})
-		}
-		results = append(results, notify.QueueObservation{
-			Group: notify.ObservationGroup{QueueID: t.id},
-			Data: []notify.ObservationData{{Metrics: []notify.ObservationMetric{
-				{Metric: "oOnQueueUsers", Qualifier: "IDLE", Stats: notify.ObservationStats{Count: t.idle}},
-				{Metric: "oOnQueueUsers", Qualifier: "INTERACTING", Stats: notify.ObservationStats{Count: total(t.interacting)}},
-			}}},
-		})
-	}
-	d.mu.Unlock()
-	replace(queues, results)
-	return nil
+// aggregate publishes a 30-minute aggregate of queue id, as Genesys does
+// on the observations topic. The fake's state has no aggregates, so it is
+// published as it is.
+func (d *demo) aggregate(id string, n int) {
+	start := time.Now().UTC().Truncate(30 * time.Minute)
+	d.srv.Publish(notify.QueueObservationsTopic(id), notify.QueueObservation{
+		Group: notify.ObservationGroup{QueueID: id, MediaType: "voice"},
+		Data: []notify.ObservationData{{
+			Interval: start.Format(time.RFC3339) + "/" + start.Add(30*time.Minute).Format(time.RFC3339),
+			Metrics: []notify.ObservationMetric{
+				{Metric: "nOffered", Stats: notify.ObservationStats{Count: 40 + n}},
+				{Metric: "tAnswered", Stats: notify.ObservationStats{Count: 35 + n, Sum: 612000, Min: 2100, Max: 48000}},
+			},
+		}},
+	})
 }

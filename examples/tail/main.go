@@ -27,8 +27,6 @@ import (
 	"os/signal"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/gcnotify/notify"
 	"github.com/gcnotify/notify/notifytest"
 )
@@ -81,15 +79,14 @@ func main() {
 	topics := flag.Args()
 	if live {
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
-		c, err = notify.New(ts, notify.WithEnvironment(creds.Environment))
+		c, err = notify.New(ts) // ts names the environment
 	} else {
 		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
 		srv := notifytest.NewServer(notifytest.Config{})
 		defer srv.Close() // after c.Close, deferred below
 		go srv.RunDemo(ctx, notifytest.Demo{Tick: 400 * time.Millisecond, DropEvery: *dropEvery, Step: demoStep(srv)})
 		topics = demoTopics
-		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "demo"}) // any token; TODO: srv.TokenSource()
-		c, err = notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
+		c, err = notify.New(srv.TokenSource(), notify.WithAPIBaseURL(srv.URL()), notify.WithBackoff(200*time.Millisecond, 2*time.Second))
 	}
 	if err == nil {
 		defer c.Close()
