@@ -453,7 +453,9 @@ func TestGarbageFrameIsSkipped(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := p.conn(t, srv, await[notify.Connected](h))
-		for _, g := range []string{`not json`, `{"topicName":`, `{"eventBody":{}}`, `[]`, `{"topicName":7}`, `{"event":""}`} {
+		bad := topic[:len(topic)-2] + "\xff\xfe" // not UTF-8: never delivered, though its JSON is sound
+		for _, g := range []string{`not json`, `{"topicName":`, `{"eventBody":{}}`, `[]`, `{"topicName":7}`, `{"event":""}`,
+			`{"topicName":"` + bad + `","eventBody":{}}`, `{"event":"` + bad + `","data":{}}`} {
 			srv.SendRaw(id, []byte(g))
 		}
 		h.publishAndReceive(topic, 3, map[string]bool{})

@@ -189,20 +189,3 @@ func TestCallsAtCloseAndSecondRun(t *testing.T) {
 		t.Fatalf("Run after Close = %v, want ErrClosed", err)
 	}
 }
-
-// A frame that is not valid UTF-8 is skipped, never delivered.
-func TestInvalidUTF8FrameIsSkipped(t *testing.T) {
-	forBoth(t, func(t *testing.T, p protocol) {
-		srv := newServer(t, notifytest.Config{})
-		h := start(t, p, srv)
-		topic := p.topic("v2.users.u.presence")
-		if err := h.c.Subscribe(t.Context(), topic); err != nil {
-			t.Fatal(err)
-		}
-		id := p.conn(t, srv, await[notify.Connected](h))
-		bad := topic[:len(topic)-2] + "\xff\xfe"
-		srv.SendRaw(id, []byte(`{"topicName":"`+bad+`","eventBody":{}}`))
-		srv.SendRaw(id, []byte(`{"event":"`+bad+`","data":{}}`))
-		h.publishAndReceive(topic, 2, map[string]bool{})
-	})
-}
