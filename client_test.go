@@ -95,6 +95,13 @@ type harness struct {
 // start runs a client of protocol p against srv with short timings.
 func start(t *testing.T, p protocol, srv *notifytest.Server, opts ...notify.Option) *harness {
 	t.Helper()
+	return startSubscribed(t, p, srv, nil, opts...)
+}
+
+// startSubscribed is start with topics in the set before Run starts, so
+// the first connection carries them.
+func startSubscribed(t *testing.T, p protocol, srv *notifytest.Server, topics []string, opts ...notify.Option) *harness {
+	t.Helper()
 	h := &harness{t: t, p: p, srv: srv, tokens: &countingSource{}, runErr: make(chan error, 1)}
 	opts = append(append(p.options(srv),
 		notify.WithBackoff(time.Millisecond, 20*time.Millisecond),
@@ -104,6 +111,11 @@ func start(t *testing.T, p protocol, srv *notifytest.Server, opts ...notify.Opti
 	c, err := notify.New(h.tokens, opts...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(topics) > 0 {
+		if err := c.Subscribe(t.Context(), topics...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h.c = c
 	go func() { h.runErr <- c.Run(context.Background()) }()

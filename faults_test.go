@@ -134,16 +134,8 @@ func TestWholeReplayRefusalIsNarrowed(t *testing.T) {
 	const limit, extra = 50, 10
 	srv := newServer(t, notifytest.Config{MaxTopics: limit})
 	topics := numbered(genesysProtocol, limit+extra)
-	c, err := notify.New(&countingSource{}, notify.WithAPIBaseURL(srv.URL()), notify.WithRequestBudget(1<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Subscribe(t.Context(), topics...); err != nil { // before Run: replayed on connect
-		t.Fatal(err)
-	}
-	h := &harness{t: t, p: genesysProtocol, srv: srv, c: c, runErr: make(chan error, 1)}
-	go func() { h.runErr <- c.Run(t.Context()) }()
-	t.Cleanup(func() { c.Close(); <-h.runErr })
+	h := startSubscribed(t, genesysProtocol, srv, topics) // replayed on connect
+	c := h.c
 	rejected := 0
 	var conn notify.Connected
 	for conn.ChannelID == "" {

@@ -253,8 +253,9 @@ func WithMaxChannels(n int) Option {
 }
 
 // WithSnapshots makes the client read, over REST, the state of the
-// topics that have a reader after the first Connected of each channel and
-// after every Connected with Gap: presence (v2.users.{id}.presence),
+// topics that have a reader after the first Connected of each channel,
+// after every Connected with Gap, and for the topics a change adds while
+// connected: presence (v2.users.{id}.presence),
 // routing status (v2.users.{id}.routingStatus) and queue observations
 // (v2.analytics.queues.{id}.observations), and both parts of the combined
 // v2.users.{id}?presence&routingStatus. It reads in bulk (50 users a
@@ -262,7 +263,8 @@ func WithMaxChannels(n int) Option {
 // observation query) within WithRequestBudget, after the socket is
 // subscribed, so no change falls between the read and the stream. Each
 // topic read is delivered as a Snapshot, then one Resynced lists what was
-// read and skipped. A failed read skips its topics with the error; it
+// read and skipped (one per Connected, and one per change that added
+// topics). A failed read skips its topics with the error; it
 // never costs the stream. The token-frame protocol has no readers: its
 // topics are all skipped. Default: off.
 func WithSnapshots() Option {

@@ -790,10 +790,19 @@ func (o *owner) changed(r putResult) error {
 			}
 		}
 		rejected := o.reject(r.rejected)
+		var added []string
 		for _, req := range o.putting {
 			req.answer(verdict(req, rejected))
+			for _, t := range req.added {
+				if _, ok := o.held[t]; ok {
+					added = append(added, t)
+				}
+			}
 		}
 		o.putting = nil
+		if o.announce == nil && len(added) > 0 {
+			o.resync(r.l, added) // topics added while connected start from their state too
+		}
 		o.changeWait.reset()
 		o.scheduleRenewal()
 		o.put()

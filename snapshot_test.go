@@ -112,10 +112,7 @@ func TestSnapshotsRepairStateAfterEveryGap(t *testing.T) {
 	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
 	o.change(srv, 0)
 	before := srv.Stats()
-	h := fakeStart(t, genesysProtocol, srv, clk, notify.WithSnapshots(), notify.WithBackoff(time.Second, time.Second))
-	if err := h.c.Subscribe(t.Context(), o.topics()...); err != nil {
-		t.Fatal(err)
-	}
+	h := startSubscribed(t, genesysProtocol, srv, o.topics(), notify.WithClock(clk), notify.WithSnapshots(), notify.WithBackoff(time.Second, time.Second))
 	m := notify.NewMirror()
 	if c := await[notify.Connected](h); c.Gap || !slices.Contains(c.Topics, "v2.users.u000?presence&routingStatus") {
 		t.Fatalf("first Connected = %+v", c)
@@ -157,10 +154,7 @@ func TestChangeDuringSnapshotReadDoesNotRegress(t *testing.T) {
 	o := newOrg(60, 2)
 	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
 	o.change(srv, 0)
-	h := start(t, genesysProtocol, srv, notify.WithSnapshots())
-	if err := h.c.Subscribe(t.Context(), o.topics()...); err != nil {
-		t.Fatal(err)
-	}
+	h := startSubscribed(t, genesysProtocol, srv, o.topics(), notify.WithSnapshots())
 	m := notify.NewMirror()
 	await[notify.Connected](h)
 	// The reads answer while these changes are published.
@@ -197,10 +191,7 @@ func TestSnapshotReadFailures(t *testing.T) {
 	o.change(srv, 0)
 	srv.FailNextOn("/api/v2/users/presences/purecloud/bulk", 1, http.StatusTooManyRequests, 3*time.Second)
 	srv.FailNextOn("/api/v2/analytics/queues/observations/query", 1, http.StatusForbidden, 0)
-	h := fakeStart(t, genesysProtocol, srv, clk, notify.WithSnapshots())
-	if err := h.c.Subscribe(t.Context(), o.topics()...); err != nil {
-		t.Fatal(err)
-	}
+	h := startSubscribed(t, genesysProtocol, srv, o.topics(), notify.WithClock(clk), notify.WithBackoff(0, time.Second), notify.WithSnapshots())
 	m := notify.NewMirror()
 	await[notify.Connected](h)
 	start := clk.Now()
@@ -244,5 +235,27 @@ func TestSnapshotReadFailures(t *testing.T) {
 	}
 	if st := h.c.Stats(); st.State != notify.StateConnected || st.Reconnects != 0 {
 		t.Fatalf("Stats = %+v after failed reads", st)
+	}
+}
+
+// A topic subscribed while connected starts from its state too.
+func TestTopicAddedWhileConnectedGetsASnapshot(t *testing.T) {
+	o := newOrg(2, 0)
+	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
+	o.change(srv, 0)
+	srv.SetPresence("late", "Busy")
+	h := startSubscribed(t, genesysProtocol, srv, o.topics(), notify.WithSnapshots())
+	m := notify.NewMirror()
+	awaitResynced(h, m)
+	late := notify.UserPresenceTopic("late")
+	if err := h.c.Subscribe(t.Context(), late); err != nil {
+		t.Fatal(err)
+	}
+	r := awaitResynced(h, m)
+	if !slices.Equal(r.Topics, []string{late}) || r.Err != nil {
+		t.Fatalf("Resynced = %+v, want the added topic", r)
+	}
+	if p, ok := m.Presence("late"); !ok || p.PresenceDefinition.SystemPresence != "Busy" {
+		t.Fatalf("presence of the added topic = %+v, %v", p, ok)
 	}
 }
