@@ -69,7 +69,7 @@ func idleClients(p int, apiURL, tokenFrameURL string, n int) (idleCost, error) {
 		if p == 1 {
 			opt, topic = notify.WithTokenFrameEndpoint(tokenFrameURL), fmt.Sprintf("/users/%d/presence", i)
 		}
-		// A token per client: notifytest allows 20 channels per token.
+		// A token per client, each an app of its own on the server.
 		ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: fmt.Sprintf("idle-%d-%d", p, i)})
 		c, err := notify.New(ts, opt, notify.WithHTTPClient(hc))
 		if err != nil {

@@ -352,7 +352,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 // serveNotifytest (-serve-notifytest) runs a notifytest.Server and prints
 // its API base URL and its token-frame URL.
 func serveNotifytest() {
-	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: 30 * time.Second})
+	// Each idle client's token is an app of its own: Genesys allows 20
+	// channels per app, and the memory section runs a thousand clients.
+	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: 30 * time.Second, App: func(token string) string { return token }})
 	fmt.Println(srv.URL())
 	fmt.Println(srv.TokenFrameURL())
 	untilStdinCloses() // then exit: the process's end closes every socket
