@@ -52,6 +52,25 @@ func TestUnknownEnvironmentNamesTheValidOnes(t *testing.T) {
 	}
 }
 
+// The environment is named once: New takes it from a ClientCredentials
+// source, accepts the same one again and refuses another.
+func TestEnvironmentComesWithClientCredentials(t *testing.T) {
+	ts := ClientCredentials(t.Context(), "mypurecloud.ie", "id", "secret")
+	c, err := New(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.cfg.apiBaseURL(); got != "https://api.mypurecloud.ie" {
+		t.Fatalf("API base %q, want the token source's environment", got)
+	}
+	if _, err := New(ts, WithEnvironment("mypurecloud.ie")); err != nil {
+		t.Fatalf("the same environment again: %v", err)
+	}
+	if _, err := New(ts, WithEnvironment("mypurecloud.de")); err == nil || !strings.Contains(err.Error(), "mypurecloud.ie") {
+		t.Fatalf("another environment: %v, want an error naming both", err)
+	}
+}
+
 func TestStreamURLCheck(t *testing.T) {
 	c, err := New(testToken, WithEnvironment("mypurecloud.de"))
 	if err != nil {
