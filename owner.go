@@ -471,6 +471,15 @@ func (o *owner) lost(err error) error {
 		o.queued = false
 		o.c.unqueue(o)
 	}
+	select {
+	case s := <-o.spare: // granted just now: no longer wanted
+		o.holding, o.lease = true, s
+	default:
+	}
+	if o.holding && !o.dialing {
+		o.unholdLeaving(o.lease)
+		o.lease = nil
+	}
 	if l.why != nil {
 		err = l.why
 	}
