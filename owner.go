@@ -75,14 +75,7 @@ type owner struct {
 // set is a set of topics.
 type set map[string]struct{}
 
-func (s set) sorted() []string {
-	out := make([]string, 0, len(s))
-	for t := range s {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
-}
+func (s set) sorted() []string { return slices.Sorted(maps.Keys(s)) }
 
 // never stands for "not now" in timers.
 const never = time.Duration(1<<63 - 1)
@@ -96,10 +89,10 @@ type live struct {
 	closing chan struct{} // the server announced a close
 	reaped  bool          // ended was received
 
-	gated  atomic.Bool // its Connected is not delivered yet
-	mu     sync.Mutex  // guards held while gated
-	held   []Notification
-	why    error // why the owner ended it, if it did
+	gated  atomic.Bool    // its Connected is not delivered yet
+	mu     sync.Mutex     // guards early while gated
+	early  []Notification // read while gated
+	why    error          // why the owner ended it, if it did
 	ctx    context.Context
 	cancel context.CancelFunc // ends its tasks
 }
@@ -120,7 +113,7 @@ func (l *live) deliver(out *outbox, n Notification) {
 	if l.gated.Load() {
 		l.mu.Lock()
 		if l.gated.Load() {
-			l.held = append(l.held, n)
+			l.early = append(l.early, n)
 			l.mu.Unlock()
 			return
 		}
@@ -135,10 +128,10 @@ func (l *live) open(out *outbox, ev Connected) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out.push(ev)
-	for _, n := range l.held {
+	for _, n := range l.early {
 		out.push(n)
 	}
-	l.held = nil
+	l.early = nil
 	l.gated.Store(false)
 }
 
