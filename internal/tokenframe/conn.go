@@ -301,8 +301,11 @@ func (c *conn) ask(ctx context.Context, keys []string, frames [][]byte) ([]Messa
 }
 
 // Change sends a frame per added and removed topic and waits for the
-// answers; an error frame about an added topic rejects it.
+// answers, at most the heartbeat timeout; an error frame about an added
+// topic rejects it.
 func (c *conn) Change(ctx context.Context, all, added, removed []string) ([]wire.Rejection, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.p.cfg.Heartbeat)
+	defer cancel()
 	keys := make([]string, 0, len(added)+len(removed))
 	frames := make([][]byte, 0, len(keys))
 	for _, t := range added {
@@ -336,8 +339,11 @@ func (c *conn) RenewAt() time.Time {
 }
 
 // Renew presents a newer token on the open socket: no reconnect, no gap,
-// and the subscriptions stay as they are.
+// and the subscriptions stay as they are. It waits for the answer at most
+// the heartbeat timeout.
 func (c *conn) Renew(ctx context.Context, _ []string) ([]wire.Rejection, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.p.cfg.Heartbeat)
+	defer cancel()
 	cur := c.token.Load()
 	tok, err := c.p.cfg.Tokens.Token(cur.expiry.Sub(c.p.cfg.Clock.Now()) + time.Second)
 	if err != nil {
