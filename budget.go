@@ -41,9 +41,9 @@ type budget struct {
 	turn chan struct{}
 
 	mu    sync.Mutex
-	calls []time.Time // ring of the last len(calls) calls
-	n     int         // calls recorded in the ring, at most len(calls)
-	next  int         // slot of the next call: the oldest once n == len(calls)
+	limit int         // calls in any window
+	calls []time.Time // the last calls, up to limit; a ring once full
+	next  int         // once full, the slot of the oldest call
 	until time.Time   // end of the pause in force
 }
 
@@ -56,7 +56,7 @@ func newBudget(perMinute int, clk clock.Clock) *budget {
 	return &budget{
 		clk:   clk,
 		turn:  make(chan struct{}, 1),
-		calls: make([]time.Time, perMinute),
+		limit: perMinute,
 	}
 }
 
@@ -88,15 +88,18 @@ func (b *budget) Wait(ctx context.Context) error {
 		b.mu.Lock()
 		now := b.clk.Now()
 		at := b.until
-		if b.n == len(b.calls) {
+		if len(b.calls) == b.limit {
 			if free := b.calls[b.next].Add(window); free.After(at) {
 				at = free
 			}
 		}
 		if !now.Before(at) {
-			b.calls[b.next] = now
-			b.next = (b.next + 1) % len(b.calls)
-			b.n = min(b.n+1, len(b.calls))
+			if len(b.calls) < b.limit { // grows with use: an idle client makes few calls
+				b.calls = append(b.calls, now)
+			} else {
+				b.calls[b.next] = now
+				b.next = (b.next + 1) % b.limit
+			}
 			b.mu.Unlock()
 			return nil
 		}

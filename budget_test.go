@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -44,15 +45,8 @@ func notDone(t *testing.T, done <-chan error, what string) {
 func recorded(b *budget) []time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]time.Time, 0, b.n)
-	first := 0
-	if b.n == len(b.calls) {
-		first = b.next
-	}
-	for i := range b.n {
-		out = append(out, b.calls[(first+i)%len(b.calls)])
-	}
-	return out
+	// Oldest first: b.next is 0 until the ring is full.
+	return append(slices.Clone(b.calls[b.next:]), b.calls[:b.next]...)
 }
 
 func TestBudgetBurstThenWaitsForTheOldestCall(t *testing.T) {
