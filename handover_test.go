@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -121,5 +122,21 @@ func TestMaxChannelsLimitsTopics(t *testing.T) {
 	srv.SocketClosing(c.ChannelID)
 	if next := await[notify.Connected](h); next.Gap || !next.Reconnect {
 		t.Fatalf("Connected = %+v after a planned close", next)
+	}
+}
+
+// With one channel there is no spare: a planned close is followed by a
+// reconnect at once, with a gap.
+func TestOneChannelFollowsAPlannedCloseAtOnce(t *testing.T) {
+	srv := newServer(t, notifytest.Config{SocketClosingDelay: 50 * time.Millisecond})
+	h := start(t, genesysProtocol, srv, notify.WithMaxChannels(1), notify.WithBackoff(time.Hour, time.Hour))
+	c := await[notify.Connected](h)
+	srv.SocketClosing(c.ChannelID)
+	d := await[notify.Disconnected](h)
+	if !errors.Is(d.Err, notify.ErrPlannedClose) || d.RetryIn != 0 {
+		t.Fatalf("Disconnected = %+v, want ErrPlannedClose and no wait", d)
+	}
+	if next := await[notify.Connected](h); !next.Gap {
+		t.Fatalf("Connected = %+v, want a gap", next)
 	}
 }

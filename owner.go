@@ -551,7 +551,9 @@ func (o *owner) handover(ctx context.Context) {
 	if !o.holding {
 		s, ok := o.c.takeSpare(o)
 		if !ok {
-			o.queued = true
+			// Until the spare comes, the close is announced: if the server
+			// closes first, the next connection follows at once.
+			o.queued, o.announced = true, true
 			o.c.log.Info("notify: planned close; waiting for a spare channel to hand over", "channel", o.cur.conn.ID())
 			return
 		}
