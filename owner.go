@@ -498,6 +498,11 @@ func (o *owner) lost(err error) error {
 		o.failures = 0
 	}
 	announced := o.announced || o.handingOver
+	select {
+	case <-l.closing: // announced, though the owner had not seen it yet
+		announced = true
+	default:
+	}
 	o.announced = false
 	if announced && !errors.Is(err, ErrPlannedClose) {
 		err = fmt.Errorf("%w: %w", ErrPlannedClose, err)
