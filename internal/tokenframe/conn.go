@@ -89,7 +89,6 @@ type conn struct {
 	waiters map[string]chan Message // topic ("" for the token) -> its reply
 	done    chan struct{}           // closed when Next stops
 	ended   sync.Once
-	pinging sync.WaitGroup // pings waiting for their pong
 }
 
 // token is what a connection keeps of the token it presented.
@@ -368,27 +367,10 @@ func (c *conn) Renew(ctx context.Context, _ []string) ([]wire.Rejection, error) 
 	return nil, nil
 }
 
-// Ping sends a WebSocket ping without waiting for its pong, which touches
-// the socket when it comes.
-func (c *conn) Ping(ctx context.Context) error {
-	// The pong may come after ctx ends: the caller asked without waiting.
-	// Close ends the wait too.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.p.cfg.Heartbeat)
-	c.pinging.Add(1)
-	go func() {
-		defer c.pinging.Done()
-		defer cancel()
-		c.Conn.Ping(ctx)
-	}()
-	return nil
-}
+// Ping sends a WebSocket ping and waits for its pong, which touches the
+// socket, until ctx ends or the socket closes.
+func (c *conn) Ping(ctx context.Context) error { return c.Conn.Ping(ctx) }
 
 // Drain relies on the server answering a ping after every frame it sent
 // before it.
 func (c *conn) Drain(ctx context.Context) error { return c.Conn.Ping(ctx) }
-
-// Close ends the socket and waits for pings in flight.
-func (c *conn) Close() {
-	c.Socket.Close()
-	c.pinging.Wait()
-}

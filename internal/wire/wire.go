@@ -66,8 +66,9 @@ type Conn interface {
 	// Seen is when the connection last showed a sign of life: any frame,
 	// or the answer to a ping.
 	Seen() time.Time
-	// Ping asks the server for a sign of life. It returns once the
-	// question is sent and never waits for the answer, which shows in Seen.
+	// Ping asks the server for a sign of life, which shows in Seen. It
+	// may wait for the answer until ctx ends, so the engine runs it apart
+	// from its loop.
 	Ping(ctx context.Context) error
 	// Drain returns once every frame the server sent before the call has
 	// been returned by Next, or ctx ends.
