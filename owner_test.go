@@ -134,8 +134,8 @@ func TestRateLimitedChangeIsRetriedOnTheSameSocket(t *testing.T) {
 	}
 }
 
-// blockingPuts holds every subscription PUT while on is set, until the
-// request's context ends.
+// blockingPuts holds every subscription PUT that starts while on is set,
+// until the request's context ends.
 type blockingPuts struct {
 	on      atomic.Bool
 	blocked chan struct{}
@@ -168,6 +168,7 @@ func TestHangingChangeDoesNotDelayReplacingAStalledSocket(t *testing.T) {
 	result := make(chan error, 1)
 	go func() { result <- h.c.Subscribe(t.Context(), "v2.users.hung.presence") }()
 	<-rt.blocked
+	rt.on.Store(false) // that PUT hangs on; the next connection's will not
 	srv.Stall()
 	clk.Advance(hb) // silent for hb: a ping
 	if err := clk.BlockUntil(t.Context(), idle); err != nil {
@@ -178,7 +179,6 @@ func TestHangingChangeDoesNotDelayReplacingAStalledSocket(t *testing.T) {
 	if !errors.Is(d.Err, notify.ErrHeartbeatTimeout) {
 		t.Fatalf("Disconnected.Err = %v, want ErrHeartbeatTimeout", d.Err)
 	}
-	rt.on.Store(false)
 	if err := <-result; err != nil {
 		t.Fatalf("Subscribe = %v", err)
 	}
