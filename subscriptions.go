@@ -151,8 +151,9 @@ func (c *Client) route(add, remove []string) (map[*owner]*request, error) {
 			grow += weight(t)
 		}
 	}
+	remove = slices.Compact(slices.Sorted(slices.Values(remove)))
 	for _, t := range remove {
-		if o := c.where[t]; o != nil && !seen[t] {
+		if c.where[t] != nil {
 			total -= weight(t)
 		}
 	}
