@@ -89,7 +89,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	go func() { pubErr <- p.run(pubCtx) }()
 	where := nc.ConnectedUrlRedacted()
 	if where == "" {
-		where = "connecting to " + redactURLs(b.cfg.NATSURL)
+		where = "connecting to " + RedactURLs(b.cfg.NATSURL)
 	}
 	b.cfg.Logger.Info("bridge: running", "nats", where, "stream", b.cfg.Stream.Name)
 
@@ -147,7 +147,7 @@ func plural(n int, thing string) string {
 // last connection error, or the last publishing error.
 func (b *Bridge) cause(nc *nats.Conn, lastErr error) string {
 	if !nc.IsConnected() {
-		s := "not connected to NATS at " + redactURLs(b.cfg.NATSURL)
+		s := "not connected to NATS at " + RedactURLs(b.cfg.NATSURL)
 		if err := b.connErr.Load(); err != nil {
 			s += ": " + (*err).Error()
 		}
@@ -159,9 +159,10 @@ func (b *Bridge) cause(nc *nats.Conn, lastErr error) string {
 	return "no acknowledgement from JetStream in time"
 }
 
-// redactURLs returns a comma-separated list of URLs with their user
-// information, a password or a token, replaced by "xxxxx".
-func redactURLs(urls string) string {
+// RedactURLs returns a comma-separated list of URLs, such as
+// Config.NATSURL, with their user information (a password or a token)
+// replaced by "xxxxx", for logs and errors.
+func RedactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, s := range parts {
 		s = strings.TrimSpace(s)

@@ -162,6 +162,6 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	cfg := o.BridgeConfig(log)
 	cfg.Client, cfg.NATSURL, cfg.Replica = c, o.NATSURL, o.Replica
-	fmt.Fprintf(stdout, "genesys: %s, %d topic(s); replica %s; stream %s on %s\n", env, len(o.Topics), o.Replica, o.Stream, redact(o.NATSURL))
+	fmt.Fprintf(stdout, "genesys: %s, %d topic(s); replica %s; stream %s on %s\n", env, len(o.Topics), o.Replica, o.Stream, bridge.RedactURLs(o.NATSURL))
 	return Run(ctx, &o, []bridge.Config{cfg}, nil, stdout)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcnotify/notify/bridge"
 	"github.com/gcnotify/notify/bridge/internal/testbed"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
@@ -94,7 +95,7 @@ func TestMainRefusesWhatItLacks(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	got := redact("nats://u:secret@n1:4222, nats://tok@n2:4222,nats://n3:4222")
+	got := bridge.RedactURLs("nats://u:secret@n1:4222, nats://tok@n2:4222,nats://n3:4222")
 	if strings.Contains(got, "secret") || strings.Contains(got, "tok") || !strings.Contains(got, "nats://n3:4222") {
 		t.Fatalf("redact: %s", got)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
@@ -114,7 +113,7 @@ wait:
 	// NATS restarted: wait for it with what is left of the drain timeout.
 	// Bridges that gave up on NATS used all of it, so nothing waits then.
 	if !mon.waitConnected(deadline) {
-		fmt.Fprintf(stdout, "summary: stream %s not read: not connected to NATS at %s\n", o.Stream, redact(cfgs[0].NATSURL))
+		fmt.Fprintf(stdout, "summary: stream %s not read: not connected to NATS at %s\n", o.Stream, bridge.RedactURLs(cfgs[0].NATSURL))
 		if feed != nil {
 			fmt.Fprintln(stdout, "verify: not done: not connected to NATS")
 		}
@@ -140,20 +139,6 @@ func summary(st bridge.Stats) string {
 	return fmt.Sprintf("summary: replica %s: received %d, published %d, duplicates rejected %d, records %d, dropped %d, client dropped %d, refused %d, retries %d, unpublished %d, drained in %v",
 		st.Replica, st.Received, st.Published, st.Duplicates, st.Records, st.Dropped, st.ClientDropped,
 		st.Refused, st.Retries, st.Unpublished, st.DrainDuration.Round(time.Millisecond))
-}
-
-// redact returns a comma-separated list of URLs without their secrets.
-func redact(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, s := range parts {
-		s = strings.TrimSpace(s)
-		if u, err := url.Parse(s); err == nil && u.User != nil {
-			u.User = url.User("xxxxx")
-			s = u.String()
-		}
-		parts[i] = s
-	}
-	return strings.Join(parts, ",")
 }
 
 // monitor reads the stream's counts on a connection of its own.
