@@ -14,11 +14,7 @@
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/gcnotify/notify/bridge/internal/cli"
 	"github.com/gcnotify/notify/bridge/internal/demo"
@@ -28,13 +24,5 @@ func main() {
 	ctx, stop := cli.NotifyContext("gcnotify-bridge-demo", os.Stderr, demo.Abort)
 	err := demo.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		for _, line := range strings.Split(err.Error(), "\n") { // one line per replica
-			fmt.Fprintln(os.Stderr, "gcnotify-bridge-demo:", line)
-		}
-		os.Exit(1)
-	}
+	cli.Exit("gcnotify-bridge-demo", os.Stderr, err)
 }

@@ -16,11 +16,7 @@
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/gcnotify/notify/bridge/internal/cli"
 )
@@ -29,13 +25,5 @@ func main() {
 	ctx, stop := cli.NotifyContext("gcnotify-bridge", os.Stderr, nil)
 	err := cli.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		for _, line := range strings.Split(err.Error(), "\n") { // one line per replica
-			fmt.Fprintln(os.Stderr, "gcnotify-bridge:", line)
-		}
-		os.Exit(1)
-	}
+	cli.Exit("gcnotify-bridge", os.Stderr, err)
 }

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -68,4 +71,16 @@ func NotifyContext(name string, stderr io.Writer, abort func()) (ctx context.Con
 		close(done)
 		cancel()
 	}
+}
+
+// Exit ends the command named name after main returned err: silently for
+// nil or -h, else with err on stderr, one line per replica, and status 1.
+func Exit(name string, stderr io.Writer, err error) {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(stderr, name+":", line)
+	}
+	os.Exit(1)
 }
