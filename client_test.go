@@ -102,13 +102,23 @@ func start(t *testing.T, p protocol, srv *notifytest.Server, opts ...notify.Opti
 // the first connection carries them.
 func startSubscribed(t *testing.T, p protocol, srv *notifytest.Server, topics []string, opts ...notify.Option) *harness {
 	t.Helper()
-	h := &harness{t: t, p: p, srv: srv, tokens: &countingSource{}, runErr: make(chan error, 1)}
+	tokens := &countingSource{}
+	h := startWith(t, p, srv, tokens, topics, opts...)
+	h.tokens = tokens
+	return h
+}
+
+// startWith runs a client of protocol p against srv with tokens from ts,
+// topics in its set and short timings.
+func startWith(t *testing.T, p protocol, srv *notifytest.Server, ts oauth2.TokenSource, topics []string, opts ...notify.Option) *harness {
+	t.Helper()
+	h := &harness{t: t, p: p, srv: srv, runErr: make(chan error, 1)}
 	opts = append(append(p.options(srv),
 		notify.WithBackoff(time.Millisecond, 20*time.Millisecond),
 		notify.WithHeartbeatTimeout(5*time.Second),
 		notify.WithRequestBudget(1<<20),
 	), opts...)
-	c, err := notify.New(h.tokens, opts...)
+	c, err := notify.New(ts, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,39 +17,21 @@ import (
 	"github.com/gcnotify/notify/notifytest"
 )
 
-// runWith runs a client of srv with ts and returns it and Run's result.
-func runWith(t *testing.T, p protocol, srv *notifytest.Server, ts oauth2.TokenSource, opts ...notify.Option) (*notify.Client, chan error) {
-	t.Helper()
-	opts = append(append(p.options(srv), notify.WithBackoff(time.Millisecond, 10*time.Millisecond), notify.WithRequestBudget(1<<20)), opts...)
-	c, err := notify.New(ts, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- c.Run(t.Context()) }()
-	t.Cleanup(func() {
-		c.Close()
-		select {
-		case <-runErr:
-		default:
-		}
-	})
-	return c, runErr
-}
-
-// awaitRunEnd drains the events until Run ends and returns its error.
-func awaitRunEnd(t *testing.T, c *notify.Client, runErr chan error) error {
-	t.Helper()
+// awaitRunEnd drains the events until Run ends and returns its error,
+// which it leaves for the harness's cleanup.
+func awaitRunEnd(h *harness) error {
+	h.t.Helper()
 	deadline := time.After(waitTimeout)
 	for {
 		select {
-		case err := <-runErr:
-			for range c.Events() {
+		case err := <-h.runErr:
+			for range h.c.Events() {
 			}
+			h.runErr <- err
 			return err
-		case <-c.Events():
+		case <-h.c.Events():
 		case <-deadline:
-			t.Fatal("Run did not end")
+			h.t.Fatal("Run did not end")
 		}
 	}
 }
@@ -62,15 +44,16 @@ func TestRefusedCredentialsEndRun(t *testing.T) {
 		t.Run("at start", func(t *testing.T) {
 			srv := newServer(t, notifytest.Config{})
 			srv.RefuseCredentials(true)
-			c, runErr := runWith(t, p, srv, srv.TokenSource())
-			checkRefused(t, awaitRunEnd(t, c, runErr))
+			h := startWith(t, p, srv, srv.TokenSource(), nil)
+			checkRefused(t, awaitRunEnd(h))
 			if n := srv.Stats().TokenRequests; n > 2 {
 				t.Fatalf("%d token requests for refused credentials", n)
 			}
 		})
 		t.Run("while running", func(t *testing.T) {
 			srv := newServer(t, notifytest.Config{})
-			c, runErr := runWith(t, p, srv, srv.TokenSource())
+			h := startWith(t, p, srv, srv.TokenSource(), nil)
+			c := h.c
 			if err := c.Subscribe(t.Context(), p.topic("v2.users.u.presence")); err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +68,7 @@ func TestRefusedCredentialsEndRun(t *testing.T) {
 			} else {
 				srv.ExpireTokens()
 			}
-			checkRefused(t, awaitRunEnd(t, c, runErr))
+			checkRefused(t, awaitRunEnd(h))
 		})
 	})
 }
@@ -107,7 +90,7 @@ func TestTransientTokenFailuresAreRetried(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{})
 		srv.FailNextOn("/oauth/token", 3, http.StatusServiceUnavailable, 0)
-		c, _ := runWith(t, p, srv, srv.TokenSource())
+		c := startWith(t, p, srv, srv.TokenSource(), nil).c
 		failures := 0
 		for ev := range c.Events() {
 			switch ev := ev.(type) {
