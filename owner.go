@@ -163,6 +163,7 @@ type request struct {
 	done        chan error // answered once
 	withdraw    *request   // the change to withdraw, for a withdrawal
 	cause       error      // for a withdrawal: the caller's context error
+	retire      bool       // read the connection to its end, then answer: the owner is about to stop
 
 	// run's: what the change did to the set, and whether it is answered.
 	added, removed []string
@@ -858,6 +859,14 @@ func (o *owner) serve(reqs []*request) {
 	for _, r := range reqs {
 		if r.withdraw != nil {
 			o.withdraw(r.withdraw, r.cause)
+			continue
+		}
+		if r.retire {
+			if l := o.cur; l != nil {
+				o.task(func() { r.done <- o.readToEnd(l, o.c.cfg.heartbeat/2) })
+			} else {
+				r.answer(nil)
+			}
 			continue
 		}
 		for _, t := range r.add {

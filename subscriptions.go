@@ -273,8 +273,12 @@ func (c *Client) shrink() {
 		for _, r := range moves {
 			<-r.done
 		}
-		if last.inbox.put(leave) {
+		// Then its socket is read to its end: what it got before the
+		// removal is delivered (once) before it closes.
+		retire := &request{retire: true, done: make(chan error, 1)}
+		if last.inbox.put(leave) && last.inbox.put(retire) {
 			<-leave.done
+			<-retire.done
 		}
 		c.releaseDedup(overlap)
 		c.mu.Lock()
