@@ -105,6 +105,9 @@ func (c *Client) newOwner() *owner {
 
 // newProtocol returns the wire protocol for the owner numbered num.
 func (c *Client) newProtocol(num int) wire.Protocol {
+	if c.cfg.protocol != nil {
+		return c.cfg.protocol(num)
+	}
 	wc := wire.Config{
 		HTTP:        c.cfg.httpClient,
 		Tokens:      c.tokens,

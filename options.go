@@ -58,6 +58,7 @@ type config struct {
 	maxChannels    int
 	snapshots      bool
 	clock          clock.Clock
+	protocol       func(num int) wire.Protocol // tests only: replaces the wire protocol
 }
 
 func defaultConfig() config {
