@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -35,14 +35,16 @@ type Client struct {
 	dedupMu sync.Mutex
 	dedup   atomic.Pointer[dedup] // set while two connections may deliver one event
 
-	reshard sync.Mutex // held while topics move between owners
-
-	mu     sync.Mutex // guards owners, where, made, run, closed and the owners' routing fields
-	owners []*owner   // at least one; an owner is one channel's worth of topics
-	where  map[string]*owner
-	made   int       // owners made so far, which numbers them
-	run    *runGroup // the running owners; nil outside Run
-	closed bool      // Run has returned or Close was called
+	mu       sync.Mutex // guards the placement, the spares, run and closed
+	owners   []*owner   // at least one; an owner is one channel's worth of topics
+	where    map[string]*owner
+	load     map[*owner]int                // topics routed to each owner, by weight
+	retiring *owner                        // being emptied into the others; nil if none
+	stops    map[*owner]context.CancelFunc // of the running owners
+	made     int                           // owners made so far, which numbers them
+	run      *runGroup                     // the running owners; nil outside Run
+	closed   bool                          // Run has returned or Close was called
+	kick     chan struct{}                 // wakes the resharder
 
 	handovers int            // spare channels held by handovers
 	queued    []*owner       // owners waiting for a spare channel, in order
@@ -88,6 +90,9 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 		budget: newBudget(cfg.requestBudget, cfg.clock),
 		out:    newOutbox(cfg.eventBuffer),
 		where:  map[string]*owner{},
+		load:   map[*owner]int{},
+		stops:  map[*owner]context.CancelFunc{},
+		kick:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
 	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
@@ -100,7 +105,7 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 // has the client to itself.
 func (c *Client) newOwner() *owner {
 	c.made++
-	return newOwner(c, c.made)
+	return newOwner(c, &c.cfg, c.out, c.newProtocol(c.made), c.made)
 }
 
 // newProtocol returns the wire protocol for the owner numbered num.
@@ -164,6 +169,7 @@ func (c *Client) Run(ctx context.Context) error {
 		c.start(o)
 	}
 	c.mu.Unlock()
+	g.wg.Go(func() { c.reshard(runCtx) })
 
 	var err error
 	select {
@@ -192,11 +198,11 @@ func (c *Client) Run(ctx context.Context) error {
 // caller holds c.mu.
 func (c *Client) start(o *owner) {
 	g := c.run
-	if g == nil || o.stop != nil {
+	if g == nil || c.stops[o] != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(g.ctx)
-	o.stop = cancel
+	c.stops[o] = cancel
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
@@ -209,58 +215,6 @@ func (c *Client) start(o *owner) {
 			}
 		}
 	}()
-}
-
-// takeSpare gives o a spare channel for a handover if the client holds
-// fewer than WithMaxChannels, with the session a handover left, if any,
-// so no channel beyond them is created; else it queues o, which later
-// gets one on o.spare.
-func (c *Client) takeSpare(o *owner) (wire.Session, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.owners)+c.handovers < c.cfg.maxChannels {
-		c.handovers++
-		return c.leftSession(), true
-	}
-	if !slices.Contains(c.queued, o) {
-		c.queued = append(c.queued, o)
-	}
-	return nil, false
-}
-
-// leftSession takes the oldest session a handover left, or nil. The
-// caller holds c.mu.
-func (c *Client) leftSession() wire.Session {
-	if len(c.left) == 0 {
-		return nil
-	}
-	s := c.left[0]
-	c.left = c.left[1:]
-	return s
-}
-
-// releaseSpare returns a spare channel, with the session left on it if
-// it may be reused, and hands it to the next owner waiting for one.
-func (c *Client) releaseSpare(left wire.Session) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.handovers--
-	if left != nil && len(c.left) < c.cfg.maxChannels {
-		c.left = append(c.left, left)
-	}
-	for len(c.queued) > 0 && len(c.owners)+c.handovers < c.cfg.maxChannels {
-		o := c.queued[0]
-		c.queued = c.queued[1:]
-		c.handovers++
-		o.spare <- c.leftSession()
-	}
-}
-
-// unqueue takes o out of the line for a spare channel.
-func (c *Client) unqueue(o *owner) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.queued = slices.DeleteFunc(c.queued, func(q *owner) bool { return q == o })
 }
 
 // Close stops Run, waits until every goroutine of the client has exited
@@ -278,3 +232,11 @@ func (c *Client) Close() error {
 	<-c.done
 	return nil
 }
+
+// The rest of host, the client as its owners see it.
+
+func (c *Client) nextGen() uint64                { return c.gen.Add(1) }
+func (c *Client) failed(err error, at time.Time) { c.stats.failed(err, at) }
+func (c *Client) reconnected()                   { c.stats.reconnects.Add(1) }
+func (c *Client) invalidateToken()               { c.tokens.Invalidate() }
+func (c *Client) logger() *slog.Logger           { return c.log }

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -41,6 +43,63 @@ func (p *retryPolicy) next(cl wire.Class, retryAfter time.Duration) time.Duratio
 // is not hammered.
 func (p *retryPolicy) reset() { p.b.Reset() }
 
+// lost handles the end of cur: whatever was under way on it is settled,
+// and the next connection follows.
+func (o *owner) lost(err error) error {
+	l := o.cur
+	o.cur, o.held = nil, nil
+	o.connID.Store(nil)
+	announced := l.announced || l.announcedClose()
+	l.end(err)
+	o.handoverLost()
+	// Changes not yet confirmed are in the set, which the next
+	// connection subscribes: the same as a change while disconnected.
+	o.chg.answerAll(nil)
+	o.timer.Reset(never)
+	o.watch.Reset(never)
+	o.renew.Reset(never)
+	now := o.clk.Now()
+	o.lostAt = now
+	if now.Sub(l.up) >= o.cfg.backoffMax {
+		o.policy.reset()
+		o.failures = 0
+	}
+	if announced && !errors.Is(err, ErrPlannedClose) {
+		err = fmt.Errorf("%w: %w", ErrPlannedClose, err)
+	}
+	return o.failed(err, l.conn.ID(), announced)
+}
+
+// failed reports a lost connection or a failed dial and goes on to the
+// next dial, or returns the error that ends Run.
+func (o *owner) failed(err error, channel string, announced bool) error {
+	err = public(err)
+	o.host.failed(err, o.clk.Now())
+	cl, wait := o.ending(err, announced)
+	if cl == wire.Permanent {
+		return err
+	}
+	o.failures++
+	if n := o.cfg.maxAttempts; n > 0 && o.failures >= n {
+		return fmt.Errorf("notify: giving up after %d attempts: %w", o.failures, err)
+	}
+	o.after = cl
+	if o.ho.phase == handoverDialing {
+		wait = 0 // the handover's dial becomes the reconnect
+	}
+	o.log.Warn("notify: disconnected", "channel", channel, "err", err, "retry_in", wait)
+	o.out.push(Disconnected{ChannelID: channel, Err: err, RetryIn: wait})
+	if o.ho.phase == handoverDialing {
+		if o.phase != phaseDialing {
+			o.to(phaseDialing, "the handover's dial is the reconnect")
+		}
+		return nil
+	}
+	o.to(phaseBackingOff, "retry in "+wait.String())
+	o.timer.Reset(wait)
+	return nil
+}
+
 // ending is what the owner decides when a connection or an attempt
 // ended with err: the class that steers the next dial, and how long to
 // wait before it. A session the server announced it would end is
@@ -51,7 +110,7 @@ func (o *owner) ending(err error, announced bool) (wire.Class, time.Duration) {
 	}
 	cl, after := wire.ClassOf(err)
 	if cl == wire.FreshToken {
-		o.c.tokens.Invalidate()
+		o.host.invalidateToken()
 	}
 	return cl, o.policy.next(cl, after)
 }

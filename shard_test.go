@@ -60,6 +60,22 @@ func awaitChannels(h *harness, n int) map[string]bool {
 	return chans
 }
 
+// awaitStats waits until the client's Stats satisfy ok, or fails the test
+// after a minute.
+func awaitStats(t *testing.T, c *notify.Client, ok func(notify.Stats) bool) {
+	t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(time.Minute)
+	for !ok(c.Stats()) {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("Stats never came: %+v", c.Stats())
+		}
+	}
+}
+
 func TestLargeSetIsShardedOverChannels(t *testing.T) {
 	forBoth(t, func(t *testing.T, p protocol) {
 		srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
@@ -149,6 +165,8 @@ func TestShrinkingMovesTopicsWithoutGap(t *testing.T) {
 		if err := h.c.Unsubscribe(t.Context(), topics[:1000]...); err != nil {
 			t.Fatal(err)
 		}
+		// The client retires the third channel in the background.
+		awaitStats(t, h.c, func(st notify.Stats) bool { return len(st.Channels) == 2 })
 		close(stop)
 		<-done
 

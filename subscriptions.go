@@ -7,8 +7,173 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
+
+// Topics returns the desired topic set, sorted. While connected it equals
+// the union of the sets subscribed on the server. A combined topic
+// ("v2.users.{id}?presence&routingStatus") is returned as given, although
+// the server holds its expansion.
+func (c *Client) Topics() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(maps.Keys(c.where))
+}
+
+// Subscribe adds topics to the set. While connected it returns once the
+// server holds them: nil, or an error matching ErrRejected naming the
+// topics it refused, which leave the set and are reported as Rejected
+// events. While disconnected the set changes at once and is subscribed on
+// the next connection (as it is if the connection is lost before the
+// server answers); refused topics are then reported as Rejected events.
+//
+// Changes made while a subscription request is under way ride the next
+// one, so many concurrent calls make few requests. A 429, a 5xx or a
+// network error is retried on the same connection. If ctx ends first,
+// Subscribe returns its error at once and the topics leave the set again;
+// a context that has already ended changes nothing. Invalid topics are
+// refused with ErrInvalidTopic and a set that would exceed MaxTopics with
+// ErrTooManyTopics, before anything changes.
+func (c *Client) Subscribe(ctx context.Context, topics ...string) error {
+	return c.change(ctx, topics, nil)
+}
+
+// Unsubscribe removes topics from the set, with the semantics of
+// Subscribe: while connected it returns once the server no longer holds
+// them. When the set then fits in fewer channels, the client moves topics
+// off the last channel in the background (subscribed on their new channel
+// before they leave the old one, so without a gap) and closes it.
+func (c *Client) Unsubscribe(ctx context.Context, topics ...string) error {
+	return c.change(ctx, nil, topics)
+}
+
+func (c *Client) change(ctx context.Context, add, remove []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, t := range slices.Concat(add, remove) {
+		if err := c.checkTopic(t); err != nil {
+			return err
+		}
+	}
+	reqs, err := c.route(add, remove)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for o, r := range reqs {
+		select {
+		case err = <-r.done:
+		case <-ctx.Done():
+			err = c.withdraw(o, r, ctx.Err())
+		}
+		errs = append(errs, err)
+	}
+	if len(remove) > 0 {
+		c.kickReshard()
+	}
+	return errors.Join(errs...)
+}
+
+// request is a change of an owner's set from Subscribe or Unsubscribe,
+// the withdrawal of one whose caller gave up, or the retirement of the
+// owner's connection.
+type request struct {
+	kind        requestKind
+	add, remove []string   // for a change: topics routed to or away from the owner
+	done        chan error // the verdict, given once
+	claim       atomic.Int32
+	withdrawn   *request // for a withdrawal: the change withdrawn
+
+	// run's: what the change did to the set.
+	added, removed []string
+}
+
+type requestKind int
+
+const (
+	requestChange   requestKind = iota
+	requestWithdraw             // undo a change whose caller gave up
+	requestRetire               // read the connection to its end, then answer
+)
+
+// Claims of a request: the verdict is given, or the caller withdrew it.
+const (
+	open int32 = iota
+	answered
+	withdrawn
+)
+
+func newRequest(kind requestKind) *request {
+	return &request{kind: kind, done: make(chan error, 1)}
+}
+
+// answer gives the verdict, unless it was given or the caller withdrew.
+func (r *request) answer(err error) {
+	if r.claim.CompareAndSwap(open, answered) {
+		r.done <- err
+	}
+}
+
+// withdraw gives up r for its caller, unless its verdict came first: its
+// topics leave the placement now, in the order of other changes, and the
+// owner takes them out of its set when it reads the withdrawal.
+func (c *Client) withdraw(o *owner, r *request, cause error) error {
+	if !r.claim.CompareAndSwap(open, withdrawn) {
+		return <-r.done
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unrouteLocked(o, r.add)
+	c.rerouteLocked(o, r.remove)
+	w := newRequest(requestWithdraw)
+	w.withdrawn = r
+	o.inbox.put(w)
+	return cause
+}
+
+// inbox queues requests for an owner in the order they were routed.
+type inbox struct {
+	mu     sync.Mutex
+	items  []*request
+	closed bool
+	wake   chan struct{}
+}
+
+// put queues r, or reports false if the owner has stopped.
+func (b *inbox) put(r *request) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.items = append(b.items, r)
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (b *inbox) take() []*request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	items := b.items
+	b.items = nil
+	return items
+}
+
+// close refuses further requests and returns those still queued.
+func (b *inbox) close() []*request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	items := b.items
+	b.items = nil
+	return items
+}
 
 // Limits of the topic set. Genesys allows 1,000 topics per channel and 20
 // channels per user or OAuth client; one channel is kept free so that a
@@ -61,85 +226,64 @@ func (c *Client) checkTopic(t string) error {
 	return nil
 }
 
-// Topics returns the desired topic set, sorted. While connected it equals
-// the union of the sets subscribed on the server. A combined topic
-// ("v2.users.{id}?presence&routingStatus") is returned as given, although
-// the server holds its expansion.
-func (c *Client) Topics() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Sorted(maps.Keys(c.where))
-}
-
-// Subscribe adds topics to the set. While connected it returns once the
-// server holds them: nil, or an error matching ErrRejected naming the
-// topics it refused, which leave the set and are reported as Rejected
-// events. While disconnected the set changes at once and is subscribed on
-// the next connection (as it is if the connection is lost before the
-// server answers); refused topics are then reported as Rejected events.
-//
-// Changes made while a subscription request is under way ride the next
-// one, so many concurrent calls make few requests. A 429, a 5xx or a
-// network error is retried on the same connection. If ctx ends first,
-// Subscribe returns its error and the topics leave the set again; a
-// context that has already ended changes nothing. Invalid topics are
-// refused with ErrInvalidTopic and a set that would exceed MaxTopics with
-// ErrTooManyTopics, before anything changes.
-func (c *Client) Subscribe(ctx context.Context, topics ...string) error {
-	return c.change(ctx, topics, nil)
-}
-
-// Unsubscribe removes topics from the set, with the semantics of
-// Subscribe: while connected it returns once the server no longer holds
-// them. When the set fits in fewer channels, topics move off the last
-// channel (subscribed on their new channel before they leave the old one,
-// so without a gap) and it is closed.
-func (c *Client) Unsubscribe(ctx context.Context, topics ...string) error {
-	return c.change(ctx, nil, topics)
-}
-
-func (c *Client) change(ctx context.Context, add, remove []string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for _, t := range slices.Concat(add, remove) {
-		if err := c.checkTopic(t); err != nil {
-			return err
-		}
-	}
-	reqs, err := c.route(add, remove)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for o, r := range reqs {
-		select {
-		case err = <-r.done:
-		case <-ctx.Done():
-			o.inbox.put(&request{withdraw: r, cause: ctx.Err()})
-			err = <-r.done
-		}
-		errs = append(errs, err)
-	}
-	if len(remove) > 0 {
-		c.shrink()
-	}
-	return errors.Join(errs...)
-}
-
 // route spreads a change over the owners: removals where the topics are,
 // additions into the first owners with room, and new owners as needed.
-// While Run runs, it queues a request per owner, in order, and returns
-// them; before, it changes the owners' sets itself.
+// It queues a request per owner, in order, and returns them; before Run
+// they are answered at once, and the owners apply them when they start.
 func (c *Client) route(add, remove []string) (map[*owner]*request, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, ErrClosed
 	}
-	total := 0
+	adds, remove, err := c.fresh(add, remove)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := c.place(adds, remove)
+	if err != nil {
+		return nil, err
+	}
+	reqs := map[*owner]*request{}
+	reqOf := func(o *owner) *request {
+		if reqs[o] == nil {
+			reqs[o] = newRequest(requestChange)
+		}
+		return reqs[o]
+	}
+	for _, t := range remove {
+		if o := c.where[t]; o != nil {
+			c.unrouteLocked(o, []string{t})
+			reqOf(o).remove = append(reqOf(o).remove, t)
+		}
+	}
+	for len(c.owners) < dest.owners {
+		c.owners = append(c.owners, c.newOwner())
+	}
+	for j, t := range adds {
+		o := c.owners[dest.index[j]]
+		c.rerouteLocked(o, []string{t})
+		reqOf(o).add = append(reqOf(o).add, t)
+	}
+	for o, r := range reqs {
+		if !o.inbox.put(r) {
+			r.answer(ErrClosed)
+		} else if c.run == nil {
+			r.answer(nil) // applied when the owner starts
+		}
+	}
 	for _, o := range c.owners {
-		total += o.count
+		c.start(o)
+	}
+	return reqs, nil
+}
+
+// fresh returns the topics of add not in the set, each once, and those
+// of remove, each once, after checking the limit. The caller holds c.mu.
+func (c *Client) fresh(add, remove []string) ([]string, []string, error) {
+	total := 0
+	for _, n := range c.load {
+		total += n
 	}
 	seen := map[string]bool{}
 	var adds []string
@@ -158,138 +302,140 @@ func (c *Client) route(add, remove []string) (map[*owner]*request, error) {
 		}
 	}
 	if limit := c.maxOwners() * TopicsPerChannel; total+grow > limit {
-		return nil, fmt.Errorf("%w: %d + %d exceeds %d", ErrTooManyTopics, total, grow, limit)
+		return nil, nil, fmt.Errorf("%w: %d + %d exceeds %d", ErrTooManyTopics, total, grow, limit)
 	}
-	// Where each new topic goes, before anything changes.
+	return adds, remove, nil
+}
+
+// placement is where new topics go: the index of each one's owner, and
+// how many owners that takes.
+type placement struct {
+	index  []int
+	owners int
+}
+
+// place puts each topic of adds into the first owner with room, first
+// fit, counting the room that remove frees; a retiring owner takes none.
+// The caller holds c.mu.
+func (c *Client) place(adds, remove []string) (placement, error) {
 	room := make([]int, len(c.owners), c.maxOwners())
 	for i, o := range c.owners {
-		if !o.retiring {
-			room[i] = TopicsPerChannel - o.count
+		if o != c.retiring {
+			room[i] = TopicsPerChannel - c.load[o]
 		}
 	}
 	for _, t := range remove {
-		if o := c.where[t]; o != nil && !o.retiring {
+		if o := c.where[t]; o != nil && o != c.retiring {
 			room[slices.Index(c.owners, o)] += weight(t)
 		}
 	}
-	dest := make([]int, len(adds))
+	p := placement{index: make([]int, len(adds))}
 	for j, t := range adds {
 		i := slices.IndexFunc(room, func(r int) bool { return r >= weight(t) })
 		if i < 0 {
 			if len(room) == c.maxOwners() {
-				return nil, fmt.Errorf("%w: no channel has room for %q", ErrTooManyTopics, t)
+				return p, fmt.Errorf("%w: no channel has room for %q", ErrTooManyTopics, t)
 			}
 			room = append(room, TopicsPerChannel)
 			i = len(room) - 1
 		}
 		room[i] -= weight(t)
-		dest[j] = i
+		p.index[j] = i
 	}
-
-	reqs := map[*owner]*request{}
-	reqOf := func(o *owner) *request {
-		if reqs[o] == nil {
-			reqs[o] = &request{done: make(chan error, 1)}
-		}
-		return reqs[o]
-	}
-	for _, t := range remove {
-		if o := c.where[t]; o != nil {
-			delete(c.where, t)
-			o.count -= weight(t)
-			reqOf(o).remove = append(reqOf(o).remove, t)
-		}
-	}
-	for len(c.owners) < len(room) {
-		o := c.newOwner()
-		c.owners = append(c.owners, o)
-	}
-	for j, t := range adds {
-		o := c.owners[dest[j]]
-		c.where[t] = o
-		o.count += weight(t)
-		reqOf(o).add = append(reqOf(o).add, t)
-	}
-	// An owner not started yet takes the change into its set at once; it
-	// subscribes the set when it connects.
-	for o, r := range reqs {
-		if o.stop != nil {
-			if !o.inbox.put(r) {
-				r.done <- ErrClosed
-			}
-			continue
-		}
-		for _, t := range r.add {
-			o.want[t] = struct{}{}
-		}
-		for _, t := range r.remove {
-			delete(o.want, t)
-		}
-		delete(reqs, o)
-	}
-	for _, o := range c.owners {
-		c.start(o)
-	}
-	return reqs, nil
+	p.owners = len(room)
+	return p, nil
 }
 
 // unroute forgets that topics are o's: they left its set.
 func (c *Client) unroute(o *owner, topics []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.unrouteLocked(o, topics)
+}
+
+func (c *Client) unrouteLocked(o *owner, topics []string) {
 	for _, t := range topics {
 		if c.where[t] == o {
 			delete(c.where, t)
-			o.count -= weight(t)
+			c.load[o] -= weight(t)
 		}
 	}
 }
 
-// reroute records that topics are o's again: a withdrawn removal.
+// reroute records that topics are o's: a withdrawn removal.
 func (c *Client) reroute(o *owner, topics []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.rerouteLocked(o, topics)
+}
+
+func (c *Client) rerouteLocked(o *owner, topics []string) {
 	for _, t := range topics {
 		if c.where[t] == nil {
 			c.where[t] = o
-			o.count += weight(t)
+			c.load[o] += weight(t)
 		}
 	}
 }
 
-// shrink empties the last owner into the others while the set fits in
-// fewer channels, and stops it. Topics are subscribed on their new
-// channel before they leave the old one; copies of an event that both
-// deliver meanwhile are dropped.
-func (c *Client) shrink() {
-	c.reshard.Lock()
-	defer c.reshard.Unlock()
+// kickReshard asks the resharder to look for a channel to retire.
+func (c *Client) kickReshard() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// reshard is a goroutine of Run: after removals, it empties the last
+// owner into the others while the set fits in fewer channels, and stops
+// it. Callers never wait for it.
+func (c *Client) reshard(ctx context.Context) {
 	for {
-		last, moves, leave := c.planShrink()
-		if last == nil {
+		select {
+		case <-ctx.Done():
 			return
+		case <-c.kick:
 		}
-		overlap := c.holdDedup()
-		for _, r := range moves {
-			<-r.done
-		}
-		// Then its socket is read to its end: what it got before the
-		// removal is delivered (once) before it closes.
-		retire := &request{retire: true, done: make(chan error, 1)}
-		if last.inbox.put(leave) && last.inbox.put(retire) {
-			<-leave.done
-			<-retire.done
-		}
-		c.releaseDedup(overlap)
-		c.mu.Lock()
-		c.owners = slices.DeleteFunc(c.owners, func(o *owner) bool { return o == last })
-		stop := last.stop
-		c.mu.Unlock()
-		if stop != nil {
-			stop()
-			<-last.exited
+		for c.shrink(ctx) {
 		}
 	}
+}
+
+// shrink retires the last owner if the others have room for its topics,
+// and reports whether it did. Topics are subscribed on their new channel
+// before they leave the old one; copies of an event that both deliver
+// meanwhile are dropped. Its socket is then read to its end, so what it
+// got before the removal is delivered once.
+func (c *Client) shrink(ctx context.Context) bool {
+	last, moves, leave := c.planShrink()
+	if last == nil {
+		return false
+	}
+	overlap := c.holdDedup()
+	defer c.releaseDedup(overlap)
+	retire := newRequest(requestRetire)
+	for _, r := range slices.Concat(moves, []*request{leave, retire}) {
+		if r == leave && !(last.inbox.put(leave) && last.inbox.put(retire)) {
+			break
+		}
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	c.mu.Lock()
+	c.owners = slices.DeleteFunc(c.owners, func(o *owner) bool { return o == last })
+	c.retiring = nil
+	delete(c.load, last)
+	stop := c.stops[last]
+	delete(c.stops, last)
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-last.exited
+	}
+	return true
 }
 
 // planShrink routes the last owner's topics to the others if they have
@@ -299,8 +445,8 @@ func (c *Client) planShrink() (*owner, []*request, *request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	total := 0
-	for _, o := range c.owners {
-		total += o.count
+	for _, n := range c.load {
+		total += n
 	}
 	n := len(c.owners)
 	if c.run == nil || n <= max(1, (total+TopicsPerChannel-1)/TopicsPerChannel) {
@@ -314,37 +460,30 @@ func (c *Client) planShrink() (*owner, []*request, *request) {
 		}
 	}
 	slices.Sort(moving)
-	room := make([]int, n-1)
-	for i, o := range c.owners[:n-1] {
-		room[i] = TopicsPerChannel - o.count
+	c.retiring = last
+	dest, err := c.place(moving, nil)
+	if err != nil || dest.owners > n {
+		c.retiring = nil
+		return nil, nil, nil // fragmented: the last channel stays
 	}
-	dest := make([]int, len(moving))
-	for j, t := range moving {
-		i := slices.IndexFunc(room, func(r int) bool { return r >= weight(t) })
-		if i < 0 {
-			return nil, nil, nil // fragmented: the last channel stays
-		}
-		room[i] -= weight(t)
-		dest[j] = i
-	}
-	last.retiring = true
 	reqs := map[*owner]*request{}
 	for j, t := range moving {
-		o := c.owners[dest[j]]
-		c.where[t] = o
-		o.count += weight(t)
-		last.count -= weight(t)
+		o := c.owners[dest.index[j]]
+		c.unrouteLocked(last, []string{t})
+		c.rerouteLocked(o, []string{t})
 		if reqs[o] == nil {
-			reqs[o] = &request{done: make(chan error, 1)}
+			reqs[o] = newRequest(requestChange)
 		}
 		reqs[o].add = append(reqs[o].add, t)
 	}
 	var moves []*request
 	for o, r := range reqs {
 		if !o.inbox.put(r) {
-			r.done <- ErrClosed
+			r.answer(ErrClosed)
 		}
 		moves = append(moves, r)
 	}
-	return last, moves, &request{remove: moving, done: make(chan error, 1)}
+	leave := newRequest(requestChange)
+	leave.remove = moving
+	return last, moves, leave
 }

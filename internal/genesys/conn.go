@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -107,7 +108,7 @@ func (p *Protocol) open(ctx context.Context, ch *channel, topics []string) (wire
 		return nil, nil, fmt.Errorf("notify: dialing channel %s: %w", ch.ID, err)
 	}
 	c := &conn{Socket: socket.New(ctx, ws, p.cfg.ReadLimit, p.cfg.Clock), p: p, ch: ch, pong: make(chan struct{}, 1)}
-	rej, err := c.Change(ctx, topics, topics, nil)
+	rej, err := c.replay(ctx, topics)
 	if err != nil {
 		c.Close()
 		return nil, nil, err
@@ -232,11 +233,35 @@ func (c *conn) Drain(ctx context.Context) error {
 
 // Change replaces the channel's subscriptions with all: PUT is idempotent
 // and extends the channel's life. If the server refuses the set as a
-// whole (400), the set is narrowed to the topics it refuses: the
-// subscriptions are emptied and the set added back in halves, each
-// refused half split again, so each request differs from the refused
-// ones; a topic refused alone is rejected with the server's reason.
-func (c *conn) Change(ctx context.Context, all, _, _ []string) ([]wire.Rejection, error) {
+// whole (400), only the topics added are narrowed down: the set without
+// them is put back, so the topics the channel held stay subscribed
+// throughout, and the added ones are added in halves (see narrow).
+func (c *conn) Change(ctx context.Context, all, added, _ []string) ([]wire.Rejection, error) {
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	rej, err := c.subscribe(ctx, c.p.api.PutSubscriptions, all)
+	if reason, bad := badRequest(err); bad && len(added) > 0 {
+		c.p.cfg.Log.Warn("notify: the server refused the subscription change as a whole; narrowing the added topics", "channel", c.ch.ID, "added", len(added), "reason", reason)
+		kept := slices.DeleteFunc(slices.Clone(all), func(t string) bool { return slices.Contains(added, t) })
+		if rej, err = c.subscribe(ctx, c.p.api.PutSubscriptions, kept); err == nil {
+			var more []wire.Rejection
+			more, err = c.narrow(ctx, added)
+			rej = append(rej, more...)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.dec.Intern(all)
+	return rej, nil
+}
+
+// replay subscribes the whole set on a new connection, before its
+// Connected: if the server refuses the set as a whole, it may start from
+// an empty set and add the set back in halves, each refused half split
+// again, so each request differs from the refused ones; a topic refused
+// alone is rejected with the server's reason.
+func (c *conn) replay(ctx context.Context, all []string) ([]wire.Rejection, error) {
 	ctx, cancel := context.WithTimeout(ctx, restTimeout)
 	defer cancel()
 	rej, err := c.subscribe(ctx, c.p.api.PutSubscriptions, all)
