@@ -25,8 +25,8 @@ type live struct {
 	// announced is set by the owner when the server announced a close that
 	// no handover answers: the next connection then follows at once.
 	announced bool
-	ctx     context.Context
-	cancel  context.CancelFunc // ends its tasks
+	ctx       context.Context
+	cancel    context.CancelFunc // ends its tasks
 
 	passing  atomic.Bool // the gate is open: the reader's fast path
 	mu       sync.Mutex
