@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,5 +279,50 @@ func TestForeignStreamHostIsRefused(t *testing.T) {
 	case <-dialed:
 		t.Fatal("the foreign host was dialed")
 	default:
+	}
+}
+
+// A live change that the server refuses as a whole (400) is narrowed to
+// the topics it adds: the topics the channel holds stay subscribed at
+// every request of the narrowing, so none of their events is lost.
+func TestRefusedChangeKeepsLiveTopics(t *testing.T) {
+	live := []string{"v2.users.a.presence", "v2.users.b.presence", "v2.users.c.presence"}
+	var srv *notifytest.Server
+	var channel atomic.Pointer[string]
+	var mu sync.Mutex
+	var missing []string // what the server lacked when a request came
+	srv = newServer(t, notifytest.Config{Authorize: func(string) bool {
+		if id := channel.Load(); id != nil {
+			held := srv.Subscriptions(*id)
+			for _, topic := range live {
+				if !slices.Contains(held, topic) {
+					mu.Lock()
+					missing = append(missing, topic)
+					mu.Unlock()
+				}
+			}
+		}
+		return true
+	}})
+	h := startSubscribed(t, genesysProtocol, srv, live)
+	c := await[notify.Connected](h)
+	channel.Store(&c.ChannelID)
+	before := srv.Stats().SubscriptionCalls
+	srv.FailNextOn("/api/v2/notifications/channels/*/subscriptions", 1, http.StatusBadRequest, 0)
+	added := "v2.users.d.presence"
+	if err := h.c.Subscribe(t.Context(), added); err != nil {
+		t.Fatal(err)
+	}
+	channel.Store(nil)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(missing) > 0 {
+		t.Fatalf("while narrowing a refused change, the server lacked the live topics %v", missing)
+	}
+	if calls := srv.Stats().SubscriptionCalls - before; calls < 2 {
+		t.Fatalf("%d subscription calls after the refusal, want the narrowing", calls)
+	}
+	if got := srv.Subscriptions(c.ChannelID); !slices.Equal(got, append(slices.Clone(live), added)) {
+		t.Fatalf("server holds %v", got)
 	}
 }
