@@ -1,8 +1,10 @@
 package notify_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -202,4 +204,48 @@ func TestShrinkingMovesTopicsWithoutGap(t *testing.T) {
 		h.publishAndReceive(moving, 2, map[string]bool{})
 		t.Logf("%d events published while their topic moved, each delivered once", len(published))
 	})
+}
+
+// Unsubscribe waits for its own verdict only: retiring a channel that is
+// no longer needed happens in the background, even while the server
+// refuses every change on the channel its topics move to, and completes
+// once it stops refusing.
+func TestUnsubscribeDoesNotWaitForResharding(t *testing.T) {
+	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
+	topics := numbered(genesysProtocol, 1500)
+	h := startSubscribed(t, genesysProtocol, srv, topics)
+	chans := awaitChannels(h, 2)
+	first := ""
+	for id := range chans {
+		if slices.Contains(srv.Subscriptions(id), topics[0]) {
+			first = id
+		}
+	}
+	for id := range chans {
+		if id != first { // every change on the second channel fails
+			srv.FailNextOn("/api/v2/notifications/channels/"+id+"/subscriptions", 1<<30, http.StatusServiceUnavailable, 0)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() { res <- h.c.Unsubscribe(ctx, topics[:700]...) }()
+	select {
+	case err := <-res:
+		if err != nil {
+			t.Fatalf("Unsubscribe = %v, want its verdict: nil", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Unsubscribe still blocked a minute after its context ended")
+	}
+	if got := len(h.c.Topics()); got != 800 {
+		t.Fatalf("%d topics after Unsubscribe, want 800", got)
+	}
+	for id := range chans {
+		srv.FailNextOn("/api/v2/notifications/channels/"+id+"/subscriptions", 0, http.StatusServiceUnavailable, 0)
+	}
+	awaitStats(t, h.c, func(st notify.Stats) bool { return len(st.Channels) == 1 })
+	if got := srv.Subscriptions(h.c.Stats().Channels[0]); !slices.Equal(got, h.c.Topics()) {
+		t.Fatalf("the remaining channel holds %d topics, want the set's %d", len(got), len(h.c.Topics()))
+	}
 }
