@@ -249,3 +249,61 @@ func TestUnsubscribeDoesNotWaitForResharding(t *testing.T) {
 		t.Fatalf("the remaining channel holds %d topics, want the set's %d", len(got), len(h.c.Topics()))
 	}
 }
+
+// A storm of drops, each while the recovery from the previous one is
+// under way, leaves no channel dark: each ends connected and says so, and
+// the server holds the set.
+func TestDropStormLeavesNoChannelDark(t *testing.T) {
+	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
+	h := startSubscribed(t, genesysProtocol, srv, numbered(genesysProtocol, notify.MaxTopics), notify.WithEventBuffer(1<<12))
+	last := map[string]notify.Event{} // each channel's latest lifecycle event
+	connected := func() int {
+		n := 0
+		for _, ev := range last {
+			if _, ok := ev.(notify.Connected); ok {
+				n++
+			}
+		}
+		return n
+	}
+	record := func() notify.Event {
+		ev := h.next()
+		switch e := ev.(type) {
+		case notify.Connected:
+			last[e.ChannelID] = e
+		case notify.Disconnected:
+			if e.ChannelID != "" {
+				last[e.ChannelID] = e
+			}
+		}
+		return ev
+	}
+	for connected() < notify.MaxChannels {
+		record()
+	}
+	for range 5 {
+		srv.DropAll()
+		// Drop again once a few channels are back, while the others
+		// are still recovering.
+		for back := 0; back < 3; {
+			if _, ok := record().(notify.Connected); ok {
+				back++
+			}
+		}
+	}
+	srv.DropAll()
+	for connected() < notify.MaxChannels || len(last) != notify.MaxChannels {
+		record()
+	}
+	st := h.c.Stats()
+	if st.State != notify.StateConnected || len(st.Channels) != notify.MaxChannels {
+		t.Fatalf("Stats after the storm = %+v", st)
+	}
+	chans := map[string]bool{}
+	for _, id := range st.Channels {
+		chans[id] = true
+	}
+	if got := serverTopics(t, genesysProtocol, srv, chans); !slices.Equal(got, h.c.Topics()) {
+		t.Fatalf("server holds %s", setDiff(got, h.c.Topics()))
+	}
+}
