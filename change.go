@@ -130,8 +130,8 @@ func (o *owner) revert(r *request) {
 // send sends the set to the server if it differs from what cur holds.
 func (o *owner) send() {
 	l := o.cur
-	if l == nil || o.chg.phase != changeIdle {
-		return
+	if l == nil || l.why != nil || o.chg.phase != changeIdle {
+		return // nothing to send on, or the change out carries it
 	}
 	var added, removed []string
 	for t := range o.want {
