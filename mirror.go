@@ -90,30 +90,11 @@ type obsEntry struct {
 // topics, bodies that are not a JSON object, and bodies older than the
 // state are ignored. Apply does not retain ev's Body.
 func (m *Mirror) Apply(ev Event) bool {
-	var (
-		topic    string
-		body     []byte
-		at       time.Time
-		snapshot bool
-	)
-	switch e := ev.(type) {
-	case Notification:
-		topic, body, at = e.Topic, e.Body, e.Received
-	case *Notification:
-		if e == nil {
-			return false
-		}
-		topic, body, at = e.Topic, e.Body, e.Received
-	case Snapshot:
-		topic, body, at, snapshot = e.Topic, e.Body, e.Taken, true
-	case *Snapshot:
-		if e == nil {
-			return false
-		}
-		topic, body, at, snapshot = e.Topic, e.Body, e.Taken, true
-	default:
+	b, ok := payloadOf(ev)
+	if !ok {
 		return false
 	}
+	topic, body, at := b.topic, b.body, b.at
 	switch kind := mirrorKindOf(topic); kind {
 	case mirrorPresence, mirrorRouting:
 		v, ok := bodyVersion(kind, body)
@@ -126,7 +107,7 @@ func (m *Mirror) Apply(ev Event) bool {
 		if !ok {
 			return false
 		}
-		return m.applyObservations(topic, entries, at, snapshot)
+		return m.applyObservations(topic, entries, at, b.snapshot)
 	}
 	return false
 }
