@@ -56,7 +56,9 @@ type Rejected struct {
 }
 
 // Dropped reports that Count notifications were discarded at this point of
-// the stream because the consumer fell behind and the buffer was full.
+// the stream because the consumer fell behind and the buffer was full (see
+// WithEventBuffer). A run of drops, with nothing passed on to the consumer
+// between them, is one Dropped: two Dropped never follow each other.
 type Dropped struct {
 	Count int
 }

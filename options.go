@@ -181,8 +181,10 @@ func WithHeartbeatTimeout(d time.Duration) Option {
 
 // WithEventBuffer sets how many events may wait in Events() for the
 // consumer. When it is full, further notifications are counted, not
-// queued, and reported in order as one Dropped event; lifecycle events are
-// never dropped. Default: 1024.
+// queued, and reported in order as one Dropped event per run of drops
+// (notifications dropped with nothing passed on between them), so two
+// Dropped never follow each other; lifecycle events are never dropped.
+// Default: 1024.
 func WithEventBuffer(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
