@@ -99,7 +99,8 @@ func main() {
 		}
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
 		c, err = notify.New(ts, notify.WithSnapshots()) // ts names the environment
-		if errors.Is(err, notify.ErrUnknownEnvironment) { // a usage error, named at once
+		// An unknown region is a usage error: say so at once.
+		if errors.Is(err, notify.ErrUnknownEnvironment) {
 			fmt.Fprintf(os.Stderr, "presence: GENESYS_ENVIRONMENT: %v\n", err)
 			stop()
 			os.Exit(2)

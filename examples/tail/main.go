@@ -80,7 +80,8 @@ func main() {
 	if live {
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
 		c, err = notify.New(ts) // ts names the environment
-		if errors.Is(err, notify.ErrUnknownEnvironment) { // a usage error, named at once
+		// An unknown region is a usage error: say so at once.
+		if errors.Is(err, notify.ErrUnknownEnvironment) {
 			fmt.Fprintf(os.Stderr, "tail: GENESYS_ENVIRONMENT: %v\n", err)
 			stop()
 			os.Exit(2)
