@@ -81,13 +81,19 @@ func refusedCredentials(err error) bool {
 // ClientCredentials returns a TokenSource for the OAuth client-credentials
 // grant at https://login.{env}/oauth/token. Each call of its Token method
 // fetches a new token; the Client caches it and asks again only when it
-// expires or the server refuses it. If env is not one of Environments,
-// Token returns an error that lists the valid ones.
+// expires or the server refuses it.
+//
+// env is one of Environments, or a host or URL of one, read as the
+// environment: "api.mypurecloud.ie" and "https://mypurecloud.ie" are
+// "mypurecloud.ie". For any other env, New fails with an error matching
+// ErrUnknownEnvironment that names env and lists Environments (and Token
+// returns that error).
 //
 // New takes the environment from it: WithEnvironment is not needed, and
 // a different one is refused.
 func ClientCredentials(ctx context.Context, env, clientID, clientSecret string) oauth2.TokenSource {
-	if err := checkEnvironment(env); err != nil {
+	env, err := environment(env)
+	if err != nil {
 		return errSource{err}
 	}
 	return credentialsSource{ctx, env, &clientcredentials.Config{
@@ -117,6 +123,17 @@ func (s credentialsSource) Token() (*oauth2.Token, error) {
 	return tok, err
 }
 
+// errSource is a TokenSource that can only fail, such as ClientCredentials
+// for an unknown environment.
 type errSource struct{ err error }
 
 func (s errSource) Token() (*oauth2.Token, error) { return nil, s.err }
+
+// sourceError returns the error of a token source that can only fail, for
+// New to return at once rather than Run to retry forever.
+func sourceError(ts oauth2.TokenSource) error {
+	if s, ok := ts.(errSource); ok {
+		return s.err
+	}
+	return nil
+}

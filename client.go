@@ -71,6 +71,9 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 	if ts == nil {
 		return nil, errors.New("notify: nil token source")
 	}
+	if err := sourceError(ts); err != nil { // hook: an unknown environment fails here (auth.go)
+		return nil, err
+	}
 	cfg := defaultConfig()
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {

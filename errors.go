@@ -37,6 +37,10 @@ var (
 	ErrTokenRevoked = wire.ErrTokenRevoked
 	// ErrPlannedClose means the server announced that it will close the socket.
 	ErrPlannedClose = errors.New("notify: server announced a socket close")
+	// ErrUnknownEnvironment means an environment given to WithEnvironment
+	// or ClientCredentials is none of Environments; New returns it, and
+	// the error lists the valid ones.
+	ErrUnknownEnvironment = errors.New("notify: unknown environment")
 )
 
 // APIError is a non-2xx answer of the Genesys Cloud REST API.

@@ -56,14 +56,16 @@ type Rejected struct {
 }
 
 // Dropped reports that Count notifications were discarded at this point of
-// the stream because the consumer fell behind and the buffer was full.
+// the stream because the consumer fell behind and the buffer was full (see
+// WithEventBuffer). A run of drops, with nothing passed on to the consumer
+// between them, is one Dropped: two Dropped never follow each other.
 type Dropped struct {
 	Count int
 }
 
 // Snapshot is the state of one topic read over REST after a gap (see
-// WithSnapshots). Its Body decodes into the same type as the topic's
-// notifications, such as UserPresence for a presence topic.
+// WithSnapshots). Its Body decodes, with Decode, into the same type as the
+// topic's notifications, such as UserPresence for a presence topic.
 type Snapshot struct {
 	Topic string
 	Body  json.RawMessage
@@ -89,11 +91,50 @@ func (Dropped) event()      {}
 func (Snapshot) event()     {}
 func (Resynced) event()     {}
 
-// Decode unmarshals the body of n into a T.
-func Decode[T any](n Notification) (T, error) {
+// Decode unmarshals the body of e into a T. e must be a Notification or a
+// Snapshot (or a non-nil pointer to one): a Snapshot's body decodes into the
+// same type as the notifications of its topic, such as UserPresence for a
+// presence topic. Any other event is an error that names its type.
+func Decode[T any](e Event) (T, error) {
 	var v T
-	if err := json.Unmarshal(n.Body, &v); err != nil {
-		return v, fmt.Errorf("notify: decoding %s body: %w", n.Topic, err)
+	b, ok := payloadOf(e)
+	if !ok {
+		return v, fmt.Errorf("notify: Decode reads a Notification or a Snapshot, not a %T", e)
+	}
+	if err := json.Unmarshal(b.body, &v); err != nil {
+		what := "notification"
+		if b.snapshot {
+			what = "snapshot"
+		}
+		return v, fmt.Errorf("notify: decoding the %s of %s: %w", what, b.topic, err)
 	}
 	return v, nil
+}
+
+// payload is what Decode and Mirror read of a Notification or a Snapshot.
+type payload struct {
+	topic    string
+	body     []byte
+	at       time.Time // Received or Taken
+	snapshot bool
+}
+
+// payloadOf returns the payload of e, a Notification or a Snapshot or a
+// non-nil pointer to one; ok is false for any other event.
+func payloadOf(e Event) (p payload, ok bool) {
+	switch e := e.(type) {
+	case Notification:
+		return payload{e.Topic, e.Body, e.Received, false}, true
+	case *Notification:
+		if e != nil {
+			return payload{e.Topic, e.Body, e.Received, false}, true
+		}
+	case Snapshot:
+		return payload{e.Topic, e.Body, e.Taken, true}, true
+	case *Snapshot:
+		if e != nil {
+			return payload{e.Topic, e.Body, e.Taken, true}, true
+		}
+	}
+	return payload{}, false
 }

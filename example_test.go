@@ -97,6 +97,22 @@ func ExampleDecode() {
 	// Output: Busy <nil>
 }
 
+// Decode reads a Snapshot's body too: it decodes into the same type as the
+// notifications of its topic.
+func ExampleDecode_snapshot() {
+	snap := notify.Snapshot{
+		Topic: notify.UserPresenceTopic("8f0e3a6c"),
+		Body:  []byte(`{"userId":"8f0e3a6c","presenceDefinition":{"systemPresence":"Away"},"modifiedDate":"2025-03-04T09:12:31.604Z"}`),
+	}
+	p, err := notify.Decode[notify.UserPresence](snap)
+	fmt.Println(p.PresenceDefinition.SystemPresence, p.ModifiedDate.Format(time.Kitchen), err)
+	_, err = notify.Decode[notify.UserPresence](notify.Dropped{Count: 3})
+	fmt.Println(err)
+	// Output:
+	// Away 9:12AM <nil>
+	// notify: Decode reads a Notification or a Snapshot, not a notify.Dropped
+}
+
 // Stats tells a health check whether the stream is up.
 func ExampleClient_Stats() {
 	srv := notifytest.NewServer(notifytest.Config{})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,7 @@ type mirrored struct {
 	// body is the state's JSON. For observations it is encoded from obs
 	// when read, and nil until then.
 	body    []byte
-	version time.Time // the body's version; zero if it has none
+	state   bodyState // presence and routing status: body's version and state
 	at      time.Time // when body was read; zero if unknown
 	obs     []obsEntry
 	queueID string // observations: the topic's id
@@ -77,56 +78,47 @@ type mirrored struct {
 
 // obsEntry is one metric value of an observation topic.
 type obsEntry struct {
-	media  string    // the group's mediaType; "" for agent metrics
-	metric string    // such as "oWaiting"
-	at     time.Time // when it was read; zero if unknown
+	media     string    // the group's mediaType; "" for agent metrics
+	metric    string    // such as "oWaiting"
+	qualifier string    // such as "IDLE" for oOnQueueUsers; often ""
+	at        time.Time // when it was read; zero if unknown
 	// raw is the entry in the flat form of the observation query, with
 	// its group: {"group":{…},"interval":…,"metric":…,"qualifier":…,"stats":{…}}.
-	raw []byte
+	raw   []byte
+	stats []byte // the value of raw's stats; nil if it has none
 }
 
 // Apply applies ev if it is a Notification or a Snapshot of a topic the
-// Mirror keeps, and reports whether the state changed. Other events, other
-// topics, bodies that are not a JSON object, and bodies older than the
-// state are ignored. Apply does not retain ev's Body.
+// Mirror keeps, and reports whether the state changed: for the first body
+// of a topic; for a presence, a new system presence, presence definition
+// id or message, or a newer modifiedDate; for a routing status, a new
+// status or a newer startTime; for queue observations, a metric whose
+// stats changed, or one that came or went. Other differences between
+// bodies do not count: a Snapshot of the state the Mirror holds reports
+// false, although its body has fields the notifications lack (userId) or
+// lacks some they have (primary, the interval of observations). Other
+// events, other topics, bodies that are not a JSON object, and bodies
+// older than the state are ignored (false). Apply does not retain ev's
+// Body.
 func (m *Mirror) Apply(ev Event) bool {
-	var (
-		topic    string
-		body     []byte
-		at       time.Time
-		snapshot bool
-	)
-	switch e := ev.(type) {
-	case Notification:
-		topic, body, at = e.Topic, e.Body, e.Received
-	case *Notification:
-		if e == nil {
-			return false
-		}
-		topic, body, at = e.Topic, e.Body, e.Received
-	case Snapshot:
-		topic, body, at, snapshot = e.Topic, e.Body, e.Taken, true
-	case *Snapshot:
-		if e == nil {
-			return false
-		}
-		topic, body, at, snapshot = e.Topic, e.Body, e.Taken, true
-	default:
+	b, ok := payloadOf(ev)
+	if !ok {
 		return false
 	}
+	topic, body, at := b.topic, b.body, b.at
 	switch kind := mirrorKindOf(topic); kind {
 	case mirrorPresence, mirrorRouting:
-		v, ok := bodyVersion(kind, body)
+		st, ok := readState(kind, body)
 		if !ok {
 			return false
 		}
-		return m.applyVersioned(kind, topic, body, v, at)
+		return m.applyVersioned(kind, topic, body, st, at)
 	case mirrorObservations:
 		entries, ok := observationEntries(body, at)
 		if !ok {
 			return false
 		}
-		return m.applyObservations(topic, entries, at, snapshot)
+		return m.applyObservations(topic, entries, at, b.snapshot)
 	}
 	return false
 }
@@ -145,10 +137,15 @@ func newer(v, at, sv, sat time.Time) bool {
 	return true
 }
 
-func (m *Mirror) applyVersioned(kind mirrorKind, topic string, body []byte, v, at time.Time) bool {
+// applyVersioned stores body, whose state is st, unless the stored body
+// is newer, and reports whether the state or its version changed. A body
+// of the same state and version still replaces the stored one (the later
+// Apply wins), but changes nothing.
+func (m *Mirror) applyVersioned(kind mirrorKind, topic string, body []byte, st bodyState, at time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.topics[topic]
+	changed := true
 	if s == nil {
 		if m.topics == nil {
 			m.topics = make(map[string]*mirrored)
@@ -156,18 +153,15 @@ func (m *Mirror) applyVersioned(kind mirrorKind, topic string, body []byte, v, a
 		s = &mirrored{kind: kind}
 		m.topics[topic] = s
 	} else {
-		if !newer(v, at, s.version, s.at) {
+		if !newer(st.version, at, s.state.version, s.at) {
 			return false
 		}
-		if bytes.Equal(s.body, body) {
-			s.version, s.at = v, at
-			return false
-		}
+		changed = !st.same(body, s.state, s.body)
 	}
 	// Readers copy under the lock, so the buffer can be reused.
 	s.body = append(s.body[:0], body...)
-	s.version, s.at = v, at
-	return true
+	s.state, s.at = st, at
+	return changed
 }
 
 func (m *Mirror) applyObservations(topic string, upd []obsEntry, at time.Time, snapshot bool) bool {
@@ -226,7 +220,7 @@ func (m *Mirror) applyObservations(topic string, upd []obsEntry, at time.Time, s
 			}
 		}
 	}
-	if equalEntries(s.obs, out) {
+	if sameValues(s.obs, out) {
 		s.obs = out // same values; keep the newer read times
 		return false
 	}
@@ -247,8 +241,64 @@ func hasKey(entries []obsEntry, k obsKey) bool {
 	return false
 }
 
-func equalEntries(a, b []obsEntry) bool {
-	return slices.EqualFunc(a, b, func(x, y obsEntry) bool { return bytes.Equal(x.raw, y.raw) })
+// sameValues reports whether a and b hold the same values: the same
+// metrics, each with the same stats, in any order. Intervals and read
+// times do not count.
+func sameValues(a, b []obsEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.ContainsFunc(b, func(y obsEntry) bool {
+			return x.media == y.media && x.metric == y.metric && x.qualifier == y.qualifier && sameStats(x.stats, y.stats)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameStats reports whether the stats objects a and b have the same
+// members with the same numbers, in any order and whatever their form (3,
+// 3.0).
+func sameStats(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	return statsSubset(a, b) && statsSubset(b, a)
+}
+
+// statsSubset reports whether every member of the stats object a is in b
+// with the same value.
+func statsSubset(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 || a[0] != '{' || b[0] != '{' {
+		return len(a) == 0 && len(b) == 0
+	}
+	ai := jsonscan.Members(a, 0, 1)
+	for ai.Next() {
+		found := false
+		bi := jsonscan.Members(b, 0, 1)
+		for bi.Next() {
+			if bytes.Equal(ai.Key(), bi.Key()) {
+				found = sameNumber(ai.Value(), bi.Value()) // the last one counts
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// sameNumber reports whether two raw JSON values are equal, numbers by
+// value.
+func sameNumber(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	x, errx := strconv.ParseFloat(string(a), 64)
+	y, erry := strconv.ParseFloat(string(b), 64)
+	return errx == nil && erry == nil && x == y
 }
 
 // Body returns a copy of the state of topic: a JSON body that decodes into
@@ -346,35 +396,105 @@ func oneSegment(id string) bool {
 	return id != "" && !strings.ContainsAny(id, ".?&")
 }
 
-// bodyVersion returns the version of a presence or routing-status body,
-// zero if it has none, and whether body is one valid JSON object. It
-// scans the body once, without decoding it.
-func bodyVersion(kind mirrorKind, body []byte) (time.Time, bool) {
-	var v time.Time
+// bodyState is what Apply compares of a presence or routing-status body:
+// its version, and where in the body the values of its state are.
+type bodyState struct {
+	version time.Time // zero if the body has none
+	// values are the spans of the raw JSON values of the state, zero where
+	// absent: for a presence presenceDefinition.systemPresence,
+	// presenceDefinition.id and message; for a routing status
+	// routingStatus.status.
+	values [3]span
+}
+
+// span is a part of a body, body[start:end].
+type span struct{ start, end int }
+
+func (sp span) of(body []byte) []byte { return body[sp.start:sp.end] }
+
+// same reports whether st of body and old of oldBody have the same version
+// and the same state. Strings are compared as encoding/json decodes them;
+// an absent value or null is "".
+func (st bodyState) same(body []byte, old bodyState, oldBody []byte) bool {
+	if !st.version.Equal(old.version) {
+		return false
+	}
+	for i := range st.values {
+		a, b := st.values[i].of(body), old.values[i].of(oldBody)
+		if bytes.Equal(a, b) {
+			continue
+		}
+		as, aok := jsonString(a)
+		bs, bok := jsonString(b)
+		if !aok || !bok || !bytes.Equal(as, bs) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonString returns the string the raw JSON value v decodes into: "" for
+// nothing or null. ok is false if v is another kind of value.
+func jsonString(v []byte) (s []byte, ok bool) {
+	if len(v) == 0 || v[0] == 'n' {
+		return nil, true
+	}
+	if v[0] != '"' {
+		return nil, false
+	}
+	return jsonscan.Unquote(v)
+}
+
+// readState returns the version and state of a presence or routing-status
+// body, and whether body is one valid JSON object. It scans the body once,
+// without decoding it, and reads what encoding/json would: keys match
+// without regard to case, the last of repeated keys wins, null leaves a
+// value as it was, and a repeated object merges into the first.
+func readState(kind mirrorKind, body []byte) (bodyState, bool) {
+	var st bodyState
 	it := jsonscan.Members(body, 0, 1)
 	for it.Next() {
-		switch kind {
-		case mirrorPresence:
-			if keyIs(it.Key(), "modifiedDate") {
-				v = parseTime(it.Value(), v)
+		k, val := it.Key(), it.Value()
+		switch {
+		case kind == mirrorPresence && keyIs(k, "modifiedDate"):
+			st.version = parseTime(val, st.version)
+		case kind == mirrorPresence && keyIs(k, "message"):
+			st.values[2] = valueSpan(&it, st.values[2])
+		case kind == mirrorPresence && keyIs(k, "presenceDefinition") && val[0] == '{':
+			dit := jsonscan.Members(body, it.ValueOffset(), 2)
+			for dit.Next() {
+				switch {
+				case keyIs(dit.Key(), "systemPresence"):
+					st.values[0] = valueSpan(&dit, st.values[0])
+				case keyIs(dit.Key(), "id"):
+					st.values[1] = valueSpan(&dit, st.values[1])
+				}
 			}
-		case mirrorRouting:
-			// A second routingStatus object merges into the first, as
-			// encoding/json decodes it.
-			if val := it.Value(); keyIs(it.Key(), "routingStatus") && val[0] == '{' {
-				rit := jsonscan.Members(val, 0, 2)
-				for rit.Next() {
-					if keyIs(rit.Key(), "startTime") {
-						v = parseTime(rit.Value(), v)
-					}
+		case kind == mirrorRouting && keyIs(k, "routingStatus") && val[0] == '{':
+			rit := jsonscan.Members(body, it.ValueOffset(), 2)
+			for rit.Next() {
+				switch {
+				case keyIs(rit.Key(), "startTime"):
+					st.version = parseTime(rit.Value(), st.version)
+				case keyIs(rit.Key(), "status"):
+					st.values[0] = valueSpan(&rit, st.values[0])
 				}
 			}
 		}
 	}
 	if it.Err() != nil || jsonscan.SkipSpace(body, it.End()) != len(body) {
-		return time.Time{}, false
+		return bodyState{}, false
 	}
-	return v, true
+	return st, true
+}
+
+// valueSpan returns the span of it's current value, or prev if it is
+// null.
+func valueSpan(it *jsonscan.Iter, prev span) span {
+	if v := it.Value(); v[0] == 'n' {
+		return prev
+	}
+	return span{it.ValueOffset(), it.ValueOffset() + len(it.Value())}
 }
 
 // keyIs reports whether the raw key token matches name as encoding/json
@@ -511,18 +631,10 @@ func appendEntry(entries []obsEntry, group, interval, obj []byte, at time.Time) 
 		if keyIs(k, "group") || keyIs(k, "interval") || keyIs(k, "metrics") {
 			continue
 		}
-		if keyIs(k, "metric") {
-			if s, ok := jsonscan.Unquote(it.Value()); ok {
-				e.metric = string(s)
-			}
-		}
 		raw = append(raw, ',')
 		raw = append(raw, k...)
 		raw = append(raw, ':')
 		raw = append(raw, it.Value()...)
-	}
-	if e.metric == "" {
-		return entries
 	}
 	raw = append(raw, '}')
 	if bytes.ContainsAny(raw, " \t\r\n") {
@@ -532,6 +644,20 @@ func appendEntry(entries []obsEntry, group, interval, obj []byte, at time.Time) 
 		}
 	}
 	e.raw = raw
+	ri := jsonscan.Members(raw, 0, 1)
+	for ri.Next() {
+		switch k := ri.Key(); {
+		case keyIs(k, "metric"):
+			e.metric = jsonscan.UnquoteString(ri.Value())
+		case keyIs(k, "qualifier"):
+			e.qualifier = jsonscan.UnquoteString(ri.Value())
+		case keyIs(k, "stats"):
+			e.stats = ri.Value()
+		}
+	}
+	if e.metric == "" {
+		return entries
+	}
 	return append(entries, e)
 }
 

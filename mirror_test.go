@@ -49,7 +49,10 @@ func eventBody(t testing.TB, name string) json.RawMessage {
 func wantApply(t *testing.T, m *Mirror, ev Event, want bool) {
 	t.Helper()
 	if got := m.Apply(ev); got != want {
-		t.Fatalf("Apply(%+v) = %v, want %v", ev, got, want)
+		if p, ok := payloadOf(ev); ok {
+			t.Fatalf("Apply(%T of %s: %s) = %v, want %v", ev, p.topic, p.body, got, want)
+		}
+		t.Fatalf("Apply(%#v) = %v, want %v", ev, got, want)
 	}
 }
 
@@ -106,6 +109,63 @@ func TestMirrorRoutingStatusByStartTime(t *testing.T) {
 	}
 	// startTime counts only inside routingStatus.
 	wantApply(t, m, Notification{Topic: topic, Body: json.RawMessage(`{"startTime":"2030-01-01T00:00:00Z","routingStatus":{"status":"OFF_QUEUE","startTime":"2025-03-04T09:00:00Z"}}`)}, false)
+}
+
+// Apply reports a change of state, not of bytes: a snapshot of the state
+// the Mirror holds changes nothing, although its body has other fields.
+func TestMirrorApplyReportsChangeOfState(t *testing.T) {
+	t.Run("presence", func(t *testing.T) {
+		m := NewMirror()
+		topic := UserPresenceTopic(mUser)
+		date := at(10).Format(time.RFC3339Nano)
+		// The notification's body, and the snapshot's (UcUserPresence):
+		// userId added, primary left out.
+		note := func(system, id, message, date string) json.RawMessage {
+			return json.RawMessage(fmt.Sprintf(`{"source":"PURECLOUD","presenceDefinition":{"id":%q,"systemPresence":%q},"primary":true,"message":%q,"modifiedDate":%q}`,
+				id, system, message, date))
+		}
+		snap := json.RawMessage(fmt.Sprintf(`{"userId":%q,"source":"PURECLOUD","presenceDefinition":{"systemPresence":"Available","id":"e08e"},"modifiedDate":%q}`, mUser, date))
+		wantApply(t, m, Notification{Topic: topic, Body: note("Available", "e08e", "", date), Received: at(11)}, true)
+		wantApply(t, m, Snapshot{Topic: topic, Body: snap, Taken: at(12)}, false)
+		wantApply(t, m, Notification{Topic: topic, Body: note("Available", "e08e", "", date)}, false)
+		wantApply(t, m, Notification{Topic: topic, Body: json.RawMessage(strings.ReplaceAll(string(note("Available", "e08e", "", date)), ",", " ,\n "))}, false)
+		// Each part of the state counts, and a newer version does.
+		wantApply(t, m, Notification{Topic: topic, Body: note("Available", "e08e", "back at 2", date)}, true)
+		wantApply(t, m, Notification{Topic: topic, Body: note("Available", "lunch", "back at 2", date)}, true)
+		wantApply(t, m, Notification{Topic: topic, Body: note("Busy", "lunch", "back at 2", date)}, true)
+		wantApply(t, m, Notification{Topic: topic, Body: note("Busy", "lunch", "back at 2", at(13).Format(time.RFC3339Nano))}, true)
+		wantPresence(t, m, "Busy")
+	})
+	t.Run("routing status", func(t *testing.T) {
+		m := NewMirror()
+		topic := UserRoutingStatusTopic(mUser)
+		start := at(10).Format(time.RFC3339Nano)
+		// The snapshot's body is built from the user entity: its
+		// routingStatus carries userId.
+		snap := json.RawMessage(fmt.Sprintf(`{"id":%q,"routingStatus":{"userId":%[1]q,"status":"IDLE","startTime":%q}}`, mUser, start))
+		wantApply(t, m, Notification{Topic: topic, Body: routingBody("IDLE", at(10))}, true)
+		wantApply(t, m, Snapshot{Topic: topic, Body: snap}, false)
+		wantApply(t, m, Notification{Topic: topic, Body: routingBody("INTERACTING", at(10))}, true)
+		wantApply(t, m, Notification{Topic: topic, Body: routingBody("INTERACTING", at(11))}, true)
+	})
+	t.Run("queue observations", func(t *testing.T) {
+		m := NewMirror()
+		topic := QueueObservationsTopic(mQueue)
+		wantApply(t, m, Notification{Topic: topic, Body: observationBody("t1/t1", metric("oWaiting", 3), metric("oInteracting", 5)), Received: at(1)}, true)
+		// The same values at a later instant, in another order, as
+		// decimals, or read by a snapshot in the query's flat form.
+		wantApply(t, m, Notification{Topic: topic, Body: observationBody("t2/t2", metric("oInteracting", 5), metric("oWaiting", 3)), Received: at(2)}, false)
+		wantApply(t, m, Notification{Topic: topic, Body: observationBody("t3/t3", `{"metric":"oWaiting","stats":{"count":3.0}}`), Received: at(3)}, false)
+		snap := fmt.Sprintf(`{"group":{"queueId":%q},"data":[`+
+			`{"group":{"queueId":%[1]q,"mediaType":"voice"},"metric":"oWaiting","stats":{"count":3}},`+
+			`{"group":{"queueId":%[1]q,"mediaType":"voice"},"metric":"oInteracting","stats":{"count":5}}]}`, mQueue)
+		wantApply(t, m, Snapshot{Topic: topic, Body: json.RawMessage(snap), Taken: at(4)}, false)
+		// A value that changes, a metric that comes or goes, does.
+		wantApply(t, m, Notification{Topic: topic, Body: observationBody("t5/t5", metric("oWaiting", 4)), Received: at(5)}, true)
+		wantApply(t, m, Notification{Topic: topic, Body: observationBody("t6/t6", metric("oAlerting", 0)), Received: at(6)}, true)
+		wantApply(t, m, Snapshot{Topic: topic, Body: json.RawMessage(snap), Taken: at(7)}, true)
+		wantCounts(t, m, map[string]int{"oWaiting": 3, "oInteracting": 5, "oAlerting": -1})
+	})
 }
 
 // Without a version on both sides, the read times decide; without those,
@@ -348,7 +408,7 @@ func TestMirrorConcurrentReaders(t *testing.T) {
 	wantCounts(t, m, map[string]int{"oWaiting": versions - 1})
 }
 
-// bodyVersion reads the version exactly as decoding the body would.
+// readState reads the version exactly as decoding the body would.
 func TestMirrorBodyVersionMatchesDecode(t *testing.T) {
 	for _, body := range []string{
 		`{"modifiedDate":"2025-03-04T09:12:31.604Z"}`,
@@ -359,11 +419,18 @@ func TestMirrorBodyVersionMatchesDecode(t *testing.T) {
 		`{"modifiedDate":"2025-03-04T09:12:31Z","modifiedDate":null}`,
 		`{ "message" : "x" , "modifiedDate" : "2025-03-04T09:12:31.604Z" }`,
 		`{}`,
+		`{"presenceDefinition":{"systemPresence":"Busy","id":"a"},"Message":"m\u00e9","message":null}`,
+		`{"presenceDefinition":{"systemPresence":"Busy"},"presenceDefinition":{"id":"b"},"presenceDefinition":null}`,
+		`{"PresenceDefinition":{"SYSTEMPRESENCE":"Away","systemPresence":null,"id":"c","id":"d"}}`,
 	} {
-		got, ok := bodyVersion(mirrorPresence, []byte(body))
+		st, ok := readState(mirrorPresence, []byte(body))
 		var p UserPresence
-		if err := json.Unmarshal([]byte(body), &p); err != nil || !ok || !got.Equal(p.ModifiedDate) {
-			t.Errorf("%s: bodyVersion = %v, %v; Unmarshal = %v, %v", body, got, ok, p.ModifiedDate, err)
+		if err := json.Unmarshal([]byte(body), &p); err != nil || !ok || !st.version.Equal(p.ModifiedDate) {
+			t.Errorf("%s: readState = %v, %v; Unmarshal = %v, %v", body, st.version, ok, p.ModifiedDate, err)
+		}
+		got := stateStrings(t, body, st)
+		if want := []string{p.PresenceDefinition.SystemPresence, p.PresenceDefinition.ID, p.Message}; !slices.Equal(got, want) {
+			t.Errorf("%s: state %q, Unmarshal %q", body, got, want)
 		}
 	}
 	for _, body := range []string{
@@ -372,13 +439,31 @@ func TestMirrorBodyVersionMatchesDecode(t *testing.T) {
 		`{"routingStatus":null}`,
 		`{"routingStatus":{"startTime":"2025-03-04T09:12:40Z"},"routingStatus":null}`,
 		`{"routingStatus":{"startTime":"2025-03-04T09:12:40Z","startTime":null}}`,
+		`{"routingStatus":{"status":"IDLE"},"RoutingStatus":{"Status":"INTERACTING","status":null}}`,
 	} {
-		got, ok := bodyVersion(mirrorRouting, []byte(body))
+		st, ok := readState(mirrorRouting, []byte(body))
 		var r UserRoutingStatus
-		if err := json.Unmarshal([]byte(body), &r); err != nil || !ok || !got.Equal(r.RoutingStatus.StartTime) {
-			t.Errorf("%s: bodyVersion = %v, %v; Unmarshal = %v, %v", body, got, ok, r.RoutingStatus.StartTime, err)
+		if err := json.Unmarshal([]byte(body), &r); err != nil || !ok || !st.version.Equal(r.RoutingStatus.StartTime) {
+			t.Errorf("%s: readState = %v, %v; Unmarshal = %v, %v", body, st.version, ok, r.RoutingStatus.StartTime, err)
+		}
+		if got := stateStrings(t, body, st); got[0] != r.RoutingStatus.Status {
+			t.Errorf("%s: status %q, Unmarshal %q", body, got[0], r.RoutingStatus.Status)
 		}
 	}
+}
+
+// stateStrings returns the strings of the state st of body.
+func stateStrings(t *testing.T, body string, st bodyState) []string {
+	t.Helper()
+	var out []string
+	for _, sp := range st.values {
+		s, ok := jsonString(sp.of([]byte(body)))
+		if !ok {
+			t.Fatalf("%s: state value %s is not a string", body, sp.of([]byte(body)))
+		}
+		out = append(out, string(s))
+	}
+	return out
 }
 
 // BenchmarkMirrorApply measures one applied event that changes the state:
@@ -429,7 +514,7 @@ func BenchmarkMirrorApply(b *testing.B) {
 			if err := json.Unmarshal(bodies[i&1], &p); err != nil {
 				b.Fatal(err)
 			}
-			m.applyVersioned(mirrorPresence, topic, bodies[i&1], p.ModifiedDate, at(1))
+			m.applyVersioned(mirrorPresence, topic, bodies[i&1], bodyState{version: p.ModifiedDate}, at(1))
 			i++
 		}
 	})

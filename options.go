@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +30,7 @@ const (
 )
 
 // Environments lists the Genesys Cloud environments (regions) that
-// WithEnvironment accepts.
+// WithEnvironment and ClientCredentials accept.
 var Environments = []string{
 	"mypurecloud.com", "mypurecloud.ie", "mypurecloud.de", "mypurecloud.jp",
 	"mypurecloud.com.au", "usw2.pure.cloud", "cac1.pure.cloud", "apne2.pure.cloud",
@@ -80,23 +79,43 @@ func defaultConfig() config {
 
 // WithEnvironment selects the Genesys Cloud environment, such as
 // "mypurecloud.ie". The client uses https://api.{env} for REST and accepts
-// stream URLs on streaming.{env} only. It must be one of Environments.
-// Default: "mypurecloud.com".
+// stream URLs on streaming.{env} only. It must be one of Environments, or a
+// host or URL of one, read as the environment: "api.mypurecloud.ie" and
+// "https://apps.mypurecloud.ie/directory/" are "mypurecloud.ie". Anything
+// else makes New fail with an error matching ErrUnknownEnvironment that
+// lists Environments. Default: "mypurecloud.com".
 func WithEnvironment(env string) Option {
 	return func(c *config) error {
-		if err := checkEnvironment(env); err != nil {
+		e, err := environment(env)
+		if err != nil {
 			return err
 		}
-		c.env, c.envSet = env, true
+		c.env, c.envSet = e, true
 		return nil
 	}
 }
 
-func checkEnvironment(env string) error {
-	if !slices.Contains(Environments, env) {
-		return fmt.Errorf("notify: unknown environment %q; valid: %s", env, strings.Join(Environments, ", "))
+// environmentHosts are the prefixes of an environment's hosts: REST, OAuth,
+// the WebSocket, and the web app whose address users see.
+var environmentHosts = []string{"", "api.", "login.", "streaming.", "apps."}
+
+// environment returns the environment of Environments that env names: as
+// it is, as one of its hosts, or as a URL of one; letter case and
+// surrounding spaces do not count. Anything else is an error matching
+// ErrUnknownEnvironment that names env and lists Environments.
+func environment(env string) (string, error) {
+	host := strings.ToLower(strings.TrimSpace(env))
+	if u, err := url.Parse(host); err == nil && u.Scheme != "" && u.Host != "" {
+		host = u.Hostname()
 	}
-	return nil
+	for _, e := range Environments {
+		for _, prefix := range environmentHosts {
+			if host == prefix+e {
+				return e, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%w %q: the Genesys Cloud regions are %s", ErrUnknownEnvironment, env, strings.Join(Environments, ", "))
 }
 
 // WithAPIBaseURL replaces https://api.{env} as the base of REST calls; the
@@ -182,8 +201,10 @@ func WithHeartbeatTimeout(d time.Duration) Option {
 
 // WithEventBuffer sets how many events may wait in Events() for the
 // consumer. When it is full, further notifications are counted, not
-// queued, and reported in order as one Dropped event; lifecycle events are
-// never dropped. Default: 1024.
+// queued, and reported in order as one Dropped event per run of drops
+// (notifications dropped with nothing passed on between them), so two
+// Dropped never follow each other; lifecycle events are never dropped.
+// Default: 1024.
 func WithEventBuffer(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,63 @@ func TestUnknownEnvironmentNamesTheValidOnes(t *testing.T) {
 	_, err = ClientCredentials(t.Context(), "mypurecloud.fr", "id", "secret").Token()
 	if err == nil || !strings.Contains(err.Error(), "usw2.pure.cloud") {
 		t.Fatalf("ClientCredentials err = %v, want the list of environments", err)
+	}
+}
+
+// An unknown environment fails at New, whether it came with
+// ClientCredentials or WithEnvironment, with an error that names it and
+// lists the regions, rather than a Run that retries forever.
+func TestUnknownEnvironmentFailsAtNew(t *testing.T) {
+	for _, env := range []string{"mypurecloud.eu", "", "ie", "mypurecloud", "example.com", "https://example.com",
+		"mypurecloud.ie.example.com", "evil.mypurecloud.ie", "api.api.mypurecloud.ie", "https:///mypurecloud.ie"} {
+		for how, newClient := range map[string]func() (*Client, error){
+			"ClientCredentials": func() (*Client, error) { return New(ClientCredentials(t.Context(), env, "id", "secret")) },
+			"WithEnvironment":   func() (*Client, error) { return New(testToken, WithEnvironment(env)) },
+		} {
+			c, err := newClient()
+			if c != nil || !errors.Is(err, ErrUnknownEnvironment) {
+				t.Errorf("%s(%q): New = %v, %v; want ErrUnknownEnvironment", how, env, c, err)
+				continue
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, strconv.Quote(env)) || strings.Contains(msg, "secret") {
+				t.Errorf("%s(%q): %q does not name the environment, or names the secret", how, env, msg)
+			}
+			for _, e := range Environments {
+				if !strings.Contains(msg, e) {
+					t.Errorf("%s(%q): %q does not list %s", how, env, msg, e)
+				}
+			}
+		}
+	}
+}
+
+// A host or URL of an environment is read as the environment.
+func TestEnvironmentFromHostOrURL(t *testing.T) {
+	for _, env := range []string{"mypurecloud.ie", "https://mypurecloud.ie", "api.mypurecloud.ie", "https://api.mypurecloud.ie/",
+		"HTTPS://Login.MyPureCloud.IE", " mypurecloud.ie\n", "https://apps.mypurecloud.ie/directory/#/", "streaming.mypurecloud.ie"} {
+		ts := ClientCredentials(t.Context(), env, "id", "secret")
+		cs, ok := ts.(credentialsSource)
+		if !ok || cs.cfg.TokenURL != "https://login.mypurecloud.ie/oauth/token" {
+			t.Errorf("ClientCredentials(%q) = %#v, want the token URL of mypurecloud.ie", env, ts)
+		}
+		for _, c := range []struct {
+			how string
+			ts  oauth2.TokenSource
+			opt []Option
+		}{{"ClientCredentials", ts, nil}, {"WithEnvironment", testToken, []Option{WithEnvironment(env)}}} {
+			cl, err := New(c.ts, c.opt...)
+			if err != nil {
+				t.Errorf("%s(%q): %v", c.how, env, err)
+				continue
+			}
+			if got := cl.cfg.apiBaseURL(); cl.cfg.env != "mypurecloud.ie" || got != "https://api.mypurecloud.ie" {
+				t.Errorf("%s(%q): environment %q, API base %q; want mypurecloud.ie", c.how, env, cl.cfg.env, got)
+			}
+		}
+	}
+	if _, err := New(ClientCredentials(t.Context(), "https://mypurecloud.ie", "id", "secret"), WithEnvironment("api.mypurecloud.ie")); err != nil {
+		t.Errorf("two spellings of one environment: %v", err)
 	}
 }
 

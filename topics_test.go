@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -316,5 +317,40 @@ func TestDecodeBadBodyNamesTopic(t *testing.T) {
 	n := notify.Notification{Topic: notify.UserPresenceTopic("x"), Body: json.RawMessage(`{"modifiedDate":"yesterday"}`)}
 	if _, err := notify.Decode[notify.UserPresence](n); err == nil || !strings.Contains(err.Error(), n.Topic) {
 		t.Errorf("Decode: %v, want an error naming %s", err, n.Topic)
+	}
+}
+
+// A Snapshot's body decodes as a Notification's does, through a value or a
+// pointer; a body that does not decode names the snapshot and its topic.
+func TestDecodeSnapshot(t *testing.T) {
+	topic := notify.UserPresenceTopic("u1")
+	snap := notify.Snapshot{Topic: topic,
+		Body: json.RawMessage(`{"userId":"u1","source":"PURECLOUD","presenceDefinition":{"systemPresence":"Away"},"modifiedDate":"2025-03-04T09:12:31.604Z"}`)}
+	for _, ev := range []notify.Event{snap, &snap} {
+		p, err := notify.Decode[notify.UserPresence](ev)
+		if err != nil || p.PresenceDefinition.SystemPresence != "Away" || !p.ModifiedDate.Equal(ts(t, "2025-03-04T09:12:31.604Z")) {
+			t.Errorf("Decode(%T) = %+v, %v", ev, p, err)
+		}
+	}
+	_, err := notify.Decode[notify.UserPresence](notify.Snapshot{Topic: topic, Body: json.RawMessage(`[1]`)})
+	if err == nil || !strings.Contains(err.Error(), "snapshot of "+topic) {
+		t.Errorf("Decode of a bad snapshot: %v", err)
+	}
+	n := notify.Notification{Topic: topic, Body: snap.Body}
+	if p, err := notify.Decode[notify.UserPresence](&n); err != nil || p.PresenceDefinition.SystemPresence != "Away" {
+		t.Errorf("Decode(*Notification) = %+v, %v", p, err)
+	}
+}
+
+// Any event but a Notification or a Snapshot is an error that names it.
+func TestDecodeOtherEvents(t *testing.T) {
+	for _, ev := range []notify.Event{
+		notify.Connected{ChannelID: "c"}, notify.Disconnected{}, notify.Rejected{}, notify.Dropped{Count: 1},
+		notify.Resynced{}, (*notify.Notification)(nil), (*notify.Snapshot)(nil), nil,
+	} {
+		v, err := notify.Decode[map[string]any](ev)
+		if err == nil || v != nil || !strings.Contains(err.Error(), "a Notification or a Snapshot") || !strings.Contains(err.Error(), fmt.Sprintf("%T", ev)) {
+			t.Errorf("Decode(%#v) = %v, %v; want an error naming %T", ev, v, err, ev)
+		}
 	}
 }

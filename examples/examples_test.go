@@ -198,6 +198,25 @@ func TestSomeVariablesMissing(t *testing.T) {
 	}
 }
 
+// An unknown GENESYS_ENVIRONMENT is refused at once, with the valid
+// regions, rather than retried forever.
+func TestUnknownEnvironment(t *testing.T) {
+	for _, p := range programs {
+		t.Run(p.name, func(t *testing.T) {
+			msg := p.usageError(t, []string{"some-id"},
+				[]string{"GENESYS_CLIENT_ID=id", "GENESYS_CLIENT_SECRET=hush", "GENESYS_ENVIRONMENT=mypurecloud.eu"})
+			for _, want := range []string{p.name + ": GENESYS_ENVIRONMENT: ", `"mypurecloud.eu"`, "mypurecloud.ie", "usw2.pure.cloud"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, msg)
+				}
+			}
+			if strings.Contains(msg, "hush") {
+				t.Errorf("stderr shows the secret:\n%s", msg)
+			}
+		})
+	}
+}
+
 // Demo mode refuses topics or ids: they would be subscribed on the fake
 // server, which never publishes on them.
 func TestDemoRefusesArguments(t *testing.T) {

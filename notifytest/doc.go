@@ -17,7 +17,9 @@
 // Tests drive the server from the outside: Publish sends a notification to
 // every socket, of either protocol, subscribed to a topic; SetPresence,
 // SetRoutingStatus and SetQueueObservation change the organization's state
-// and publish it; and the fault methods simulate what goes wrong in
+// and publish it, and PublishCall publishes the conversation of a call, so
+// that every body type of package notify has a helper that publishes a
+// realistic one; and the fault methods simulate what goes wrong in
 // production: dropped (DropAll), closed (CloseAll) and silent (Stall)
 // sockets, expired channels (Evict), maintenance (SocketClosing,
 // SocketClosingAll), revoked and expired tokens (TokenRevoked,
@@ -112,6 +114,10 @@
 // "Offline", and one whose routing status was never set "OFF_QUEUE", both
 // since the server started. The organization presence id of a system
 // presence is a UUID derived from its name. Queue values never set are 0.
+// Conversations have no REST reader, as on Genesys: PublishCall publishes
+// a call's conversation at each stage (waiting in the queue, alerting the
+// agent, connected, ended) on the queue's and the agent's conversations
+// topics.
 // The readers need a bearer token like every REST request:
 //
 //	GET /api/v2/users/presences/purecloud/bulk?id=A&id=B   at most 50 ids, else 400

@@ -31,6 +31,7 @@ type orgState struct {
 	presence map[string]presenceState
 	routing  map[string]routingState
 	queues   map[string]map[metricKey]int
+	calls    map[string][]time.Time // by conversation id: when each stage began, see PublishCall
 }
 
 func newOrgState() orgState {
@@ -38,6 +39,7 @@ func newOrgState() orgState {
 		presence: make(map[string]presenceState),
 		routing:  make(map[string]routingState),
 		queues:   make(map[string]map[metricKey]int),
+		calls:    make(map[string][]time.Time),
 	}
 }
 
@@ -291,11 +293,16 @@ const presenceSource = "PURECLOUD"
 // presence. Its id is a UUID derived from the system presence, the same on
 // every server.
 func presenceDefinition(system string) presenceDefinitionJSON {
-	h := sha1.Sum([]byte("notifytest presence " + system))
+	return presenceDefinitionJSON{ID: nameUUID("notifytest presence " + system), SystemPresence: system}
+}
+
+// nameUUID returns a (version 5 style) UUID derived from name: the same
+// name gives the same UUID on every server.
+func nameUUID(name string) string {
+	h := sha1.Sum([]byte(name))
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
-	id := fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-	return presenceDefinitionJSON{ID: id, SystemPresence: system}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 func observationGroup(queueID string, conversations bool) observationGroupJSON {

@@ -99,6 +99,12 @@ func main() {
 		}
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
 		c, err = notify.New(ts, notify.WithSnapshots()) // ts names the environment
+		// An unknown region is a usage error: say so at once.
+		if errors.Is(err, notify.ErrUnknownEnvironment) {
+			fmt.Fprintf(os.Stderr, "presence: GENESYS_ENVIRONMENT: %v\n", err)
+			stop()
+			os.Exit(2)
+		}
 	} else {
 		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
 		srv := notifytest.NewServer(notifytest.Config{})
@@ -184,15 +190,11 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 
-	// changed shows a if what the table shows of it changed; why is
-	// "presence", "routing" or "snapshot".
-	shown := map[string]state{}
+	// changed shows a, whose state changed; why is "presence", "routing"
+	// or "snapshot". m.Apply reports a change of state only, so a
+	// snapshot that finds what the table shows prints nothing.
 	changed := func(a agent, why string) {
 		s := stateOf(m, a.ID)
-		if old, seen := shown[a.ID]; seen && old == s {
-			return
-		}
-		shown[a.ID] = s
 		v.Change("%-8s %q %s, %s", why, a.label(), orDash(s.Presence), orDash(s.Routing))
 	}
 	// Snapshots come one topic at a time: the agents they changed are

@@ -101,6 +101,24 @@ func (w *watcher) await(prefix string) {
 	}
 }
 
+// awaitView reads lines until the printed view shows the fake's state of
+// every agent.
+func (w *watcher) awaitView(srv *notifytest.Server) {
+	w.t.Helper()
+	for {
+		same := true
+		for _, a := range demoAgents {
+			presence, _ := srv.Presence(a.ID)
+			routing, _ := srv.RoutingStatus(a.ID)
+			same = same && w.view[a.Name] == [2]string{presence, routing}
+		}
+		if same {
+			return
+		}
+		w.next()
+	}
+}
+
 // checkView fails the test unless the printed view and the table both show
 // the fake's state of every agent.
 func (w *watcher) checkView(srv *notifytest.Server, when string) {
@@ -149,5 +167,38 @@ func TestViewRightAfterEachRecovery(t *testing.T) {
 	srv.SetPresence(a.ID, presence)
 	for w.view[a.Name][0] != presence {
 		w.next()
+	}
+}
+
+// A reconnect during which no agent changed prints no agent again: the
+// snapshots read after it find the state the table shows, although their
+// bodies differ from the notifications' that set it (the presence
+// snapshot has userId and no primary, the routing status one has userId).
+func TestUnchangedResyncPrintsNothing(t *testing.T) {
+	srv := notifytest.NewServer(notifytest.Config{})
+	t.Cleanup(srv.Close) // after the client's end, a cleanup of watch
+	newDemo(srv)
+	w := watch(t, srv)
+	w.await("resynced: 8 topics")
+	for round := 1; round <= 2; round++ {
+		// Every agent's state comes from a notification.
+		for _, a := range demoAgents {
+			presence, _ := srv.Presence(a.ID)
+			routing, _ := srv.RoutingStatus(a.ID)
+			srv.SetPresence(a.ID, other(demoPresences, presence))
+			srv.SetRoutingStatus(a.ID, other(demoRouting, routing))
+		}
+		w.awaitView(srv)
+		srv.DropAll()
+		w.await("connected after a ")
+		for {
+			status := w.next()
+			if status == "" {
+				t.Fatalf("round %d: an agent was printed again after a reconnect that changed nothing", round)
+			}
+			if strings.HasPrefix(status, "resynced: 8 topics") {
+				break
+			}
+		}
 	}
 }

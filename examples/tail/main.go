@@ -80,6 +80,12 @@ func main() {
 	if live {
 		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
 		c, err = notify.New(ts) // ts names the environment
+		// An unknown region is a usage error: say so at once.
+		if errors.Is(err, notify.ErrUnknownEnvironment) {
+			fmt.Fprintf(os.Stderr, "tail: GENESYS_ENVIRONMENT: %v\n", err)
+			stop()
+			os.Exit(2)
+		}
 	} else {
 		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
 		srv := notifytest.NewServer(notifytest.Config{})
