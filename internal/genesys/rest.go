@@ -100,6 +100,42 @@ func (a *API) subscribe(ctx context.Context, method, channelID string, topics []
 	return ParseTopicStates(data)
 }
 
+// AvailableTopic is a template of the topic catalog, such as
+// "v2.users.{id}.presence", with the transports that deliver its events
+// ("All", "Websocket", "EventBridge").
+type AvailableTopic struct {
+	ID         string   `json:"id"`
+	Transports []string `json:"transports"`
+}
+
+// AvailableTopics reads the topic catalog, preview topics included, with
+// the transports of each template. The call is bounded by restTimeout.
+func (a *API) AvailableTopics(ctx context.Context) ([]AvailableTopic, error) {
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	data, err := a.do(ctx, http.MethodGet, "/api/v2/notifications/availabletopics?expand=transports&includePreview=true", nil)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAvailableTopics(data)
+}
+
+// ParseAvailableTopics decodes the topic catalog.
+func ParseAvailableTopics(data []byte) ([]AvailableTopic, error) {
+	var resp struct {
+		Entities []AvailableTopic `json:"entities"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, fmt.Errorf("genesys: decoding the topic catalog: %w", err)
+	}
+	for _, t := range resp.Entities {
+		if t.ID == "" {
+			return nil, errors.New("genesys: topic catalog entry without id")
+		}
+	}
+	return resp.Entities, nil
+}
+
 // ParseChannel decodes the answer to a channel creation.
 func ParseChannel(data []byte) (Channel, error) {
 	var ch Channel

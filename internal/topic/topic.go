@@ -95,6 +95,13 @@ func Placeholder(name string) (string, bool) {
 	return "", false
 }
 
+// OnWebSocket reports whether a topic whose catalog entry lists these
+// transports ("All", "Websocket", "EventBridge") can be subscribed on a
+// channel: they name All or Websocket, or none are given.
+func OnWebSocket(transports []string) bool {
+	return len(transports) == 0 || slices.Contains(transports, "All") || slices.Contains(transports, "Websocket")
+}
+
 // isParam reports whether a template segment is a parameter, "{…}".
 func isParam(seg string) bool {
 	return len(seg) >= 2 && seg[0] == '{' && seg[len(seg)-1] == '}'
