@@ -122,18 +122,7 @@ func (a *API) AvailableTopics(ctx context.Context) ([]AvailableTopic, error) {
 
 // ParseAvailableTopics decodes the topic catalog.
 func ParseAvailableTopics(data []byte) ([]AvailableTopic, error) {
-	var resp struct {
-		Entities []AvailableTopic `json:"entities"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		return nil, fmt.Errorf("genesys: decoding the topic catalog: %w", err)
-	}
-	for _, t := range resp.Entities {
-		if t.ID == "" {
-			return nil, errors.New("genesys: topic catalog entry without id")
-		}
-	}
-	return resp.Entities, nil
+	return parseEntities(data, "topic catalog", func(t AvailableTopic) string { return t.ID })
 }
 
 // ParseChannel decodes the answer to a channel creation.
@@ -150,15 +139,21 @@ func ParseChannel(data []byte) (Channel, error) {
 
 // ParseTopicStates decodes the answer to a subscription request.
 func ParseTopicStates(data []byte) ([]TopicState, error) {
+	return parseEntities(data, "subscriptions", func(t TopicState) string { return t.ID })
+}
+
+// parseEntities decodes a listing, {"entities":[…]}, whose every entity
+// has an id; what names it in errors.
+func parseEntities[T any](data []byte, what string, id func(T) string) ([]T, error) {
 	var resp struct {
-		Entities []TopicState `json:"entities"`
+		Entities []T `json:"entities"`
 	}
 	if err := json.Unmarshal(data, &resp); err != nil {
-		return nil, fmt.Errorf("genesys: decoding subscriptions: %w", err)
+		return nil, fmt.Errorf("genesys: decoding %s: %w", what, err)
 	}
-	for _, t := range resp.Entities {
-		if t.ID == "" {
-			return nil, errors.New("genesys: subscription entity without id")
+	for _, e := range resp.Entities {
+		if id(e) == "" {
+			return nil, fmt.Errorf("genesys: %s entity without id", what)
 		}
 	}
 	return resp.Entities, nil
