@@ -6,6 +6,7 @@
 package topic
 
 import (
+	"math"
 	"slices"
 	"strings"
 )
@@ -186,9 +187,9 @@ func (c *Catalog) fits(t string, segs []string) bool {
 func (c *Catalog) Nearest(name string) string {
 	tmpl := Template(name)
 	segs := strings.Split(name, ".")
-	best, bestD := "", -1
+	best, bestD := "", math.MaxInt
 	for _, t := range c.templates {
-		d := distance(tmpl, t)
+		d := distance(tmpl, t, bestD)
 		if ts := c.segs[t]; len(ts) == len(segs) {
 			filled := slices.Clone(ts)
 			for i, s := range filled {
@@ -196,17 +197,21 @@ func (c *Catalog) Nearest(name string) string {
 					filled[i] = segs[i]
 				}
 			}
-			d = min(d, distance(name, strings.Join(filled, ".")))
+			d = min(d, distance(name, strings.Join(filled, "."), bestD))
 		}
-		if bestD < 0 || d < bestD {
+		if d < bestD {
 			best, bestD = t, d
 		}
 	}
 	return best
 }
 
-// distance is the Levenshtein distance between a and b, in bytes.
-func distance(a, b string) int {
+// distance is the Levenshtein distance between a and b, in bytes, or
+// limit if it is limit or more.
+func distance(a, b string, limit int) int {
+	if abs(len(a)-len(b)) >= limit {
+		return limit
+	}
 	row := make([]int, len(b)+1)
 	for j := range row {
 		row[j] = j
@@ -214,6 +219,7 @@ func distance(a, b string) int {
 	for i := 1; i <= len(a); i++ {
 		diag := row[0]
 		row[0] = i
+		least := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
@@ -221,7 +227,13 @@ func distance(a, b string) int {
 			}
 			next := min(row[j]+1, row[j-1]+1, diag+cost)
 			diag, row[j] = row[j], next
+			least = min(least, next)
+		}
+		if least >= limit {
+			return limit
 		}
 	}
-	return row[len(b)]
+	return min(row[len(b)], limit)
 }
+
+func abs(n int) int { return max(n, -n) }

@@ -1,6 +1,7 @@
 package topic
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -129,8 +130,11 @@ func TestDistance(t *testing.T) {
 		{"", "", 0}, {"abc", "", 3}, {"", "abc", 3}, {"kitten", "sitting", 3},
 		{"presence", "presense", 1}, {"routingstatus", "routingStatus", 1},
 	} {
-		if got := distance(c.a, c.b); got != c.d {
+		if got := distance(c.a, c.b, math.MaxInt); got != c.d {
 			t.Errorf("distance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		}
+		if got := distance(c.a, c.b, 2); got != min(c.d, 2) {
+			t.Errorf("distance(%q, %q) below 2 = %d, want %d", c.a, c.b, got, min(c.d, 2))
 		}
 	}
 }
