@@ -32,6 +32,8 @@ type Client struct {
 	gen    atomic.Uint64 // numbers connections
 	stats  counters
 
+	catalog *catalog // WithTopicCatalog; nil without it (catalog.go)
+
 	dedupMu sync.Mutex
 	dedup   atomic.Pointer[dedup] // set while two connections may deliver one event
 
@@ -99,6 +101,7 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 		done:   make(chan struct{}),
 	}
 	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
+	c.catalog = newCatalog(cfg, c.api, c.log)
 	c.owners = []*owner{c.newOwner()}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	return c, nil
@@ -166,6 +169,7 @@ func (c *Client) Run(ctx context.Context) error {
 	defer context.AfterFunc(c.closeCtx, cancel)()
 
 	g := &runGroup{ctx: runCtx, fatal: make(chan error, 1)}
+	c.startCatalog(runCtx, &g.wg) // WithTopicCatalog: read before anything is subscribed
 	c.mu.Lock()
 	c.run = g
 	for _, o := range c.owners {

@@ -22,7 +22,8 @@ var (
 	// ErrRejected means the server refused to subscribe a topic; the topic
 	// was removed from the set and a Rejected event tells why.
 	ErrRejected = errors.New("notify: topic rejected")
-	// ErrInvalidTopic means a topic name is empty or malformed.
+	// ErrInvalidTopic means a topic name is empty or malformed, or, with
+	// WithTopicCatalog, that the server's topic catalog refuses it.
 	ErrInvalidTopic = errors.New("notify: invalid topic")
 	// ErrTooManyTopics means the set would exceed MaxTopics.
 	ErrTooManyTopics = errors.New("notify: too many topics")

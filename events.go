@@ -47,8 +47,9 @@ type Disconnected struct {
 	RetryIn   time.Duration
 }
 
-// Rejected reports a topic that the server refused to subscribe. The topic
-// has been removed from the set.
+// Rejected reports a topic that the server refused to subscribe, or, with
+// WithTopicCatalog, a topic of the set that the server's topic catalog
+// refused when Run read it. The topic has been removed from the set.
 type Rejected struct {
 	Topic              string
 	Reason             string

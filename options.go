@@ -56,6 +56,7 @@ type config struct {
 	requestBudget  int
 	maxChannels    int
 	snapshots      bool
+	topicCatalog   bool
 	clock          clock.Clock
 	protocol       func(num int) wire.Protocol // tests only: replaces the wire protocol
 }
@@ -292,6 +293,28 @@ func WithMaxChannels(n int) Option {
 func WithSnapshots() Option {
 	return func(c *config) error {
 		c.snapshots = true
+		return nil
+	}
+}
+
+// WithTopicCatalog makes the client check topics against the server's
+// topic catalog, GET /api/v2/notifications/availabletopics. Run reads it
+// before it connects, within WithRequestBudget, and again every 24 hours
+// while it runs. Subscribe then refuses, with ErrInvalidTopic and before
+// anything is sent, a topic that matches none of its templates, or whose
+// template the server delivers over EventBridge only, not on a WebSocket
+// channel; the error names the topic and the nearest template ("did you
+// mean v2.users.{id}.presence?"). Each part of a combined topic is checked.
+// A Subscribe made while Run's first read is under way waits for it.
+// Topics subscribed before Run are checked when the catalog arrives: those
+// it refuses leave the set and are reported as Rejected events before the
+// set is subscribed. If the catalog cannot be read, the client logs a
+// warning, checks nothing (or keeps checking against the previous read)
+// and reads it again an hour later. The token-frame protocol has no
+// catalog: there the option does nothing. Default: off.
+func WithTopicCatalog() Option {
+	return func(c *config) error {
+		c.topicCatalog = true
 		return nil
 	}
 }

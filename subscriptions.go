@@ -58,6 +58,9 @@ func (c *Client) change(ctx context.Context, add, remove []string) error {
 			return err
 		}
 	}
+	if err := c.checkCatalog(ctx, add); err != nil {
+		return err
+	}
 	reqs, err := c.route(add, remove)
 	if err != nil {
 		return err

@@ -11,8 +11,10 @@
 // sockets need none. The token-frame protocol has a single WebSocket
 // endpoint, TokenFrameURL, on which the client sends its token and its
 // subscriptions as frames. The server also serves an OAuth token endpoint
-// (TokenURL) and the state of a fake organization, with the REST readers
-// that a client uses to re-read state after a gap.
+// (TokenURL), the topic catalog (GET /api/v2/notifications/availabletopics)
+// that it checks subscriptions against, and the state of a fake
+// organization, with the REST readers that a client uses to re-read state
+// after a gap.
 //
 // Tests drive the server from the outside: Publish sends a notification to
 // every socket, of either protocol, subscribed to a topic; SetPresence,
@@ -52,8 +54,9 @@
 // "v2.users.{id}?presence&routingStatus", is stored as the topics it names,
 // "v2.users.{id}.presence" and "v2.users.{id}.routingStatus": the answers
 // list those, and they count toward Config.MaxTopics (1,000 by default: 600
-// combined topics are 1,200, a 400 that changes nothing). Subscribing
-// extends the channel's life (Config.ChannelTTL).
+// combined topics are 1,200, a 400 that changes nothing). A topic outside
+// the topic catalog fails the whole request with 400 (see "Topic catalog").
+// Subscribing extends the channel's life (Config.ChannelTTL).
 //
 // Any accepted token may use any channel id, so a client that refreshes
 // its token keeps its channel. GET /channels lists the channels created
@@ -82,6 +85,47 @@
 //
 //	{"channelId":"…","systemTopicType":"socket_closing","correlationId":"…","organizationId":"…",
 //	 "userId":"","oauthClientId":"notifytest-client","reason":"…","message":"…","data":{}}
+//
+// # Topic catalog
+//
+// GET /api/v2/notifications/availabletopics lists the templates of the
+// topics a channel may subscribe to: those of AvailableTopics (101, sorted
+// by id) and Config.Topics. Each entity has its id, such as
+// "v2.users.{id}.presence"; description, requiresPermissions, transports,
+// topicParameters and visibility are added when expand names them
+// (repeated, ?expand=transports&expand=description, or comma-separated),
+// empty lists included. The values enforced, schema,
+// publicApiTemplateUriPaths and permissionDetails are accepted and add
+// nothing; any other value answers 400. includePreview=false (the default
+// is true) leaves out the templates whose visibility is "Preview":
+//
+//	{"entities":[{"id":"v2.users.{id}.presence","transports":["All"]},…]}
+//
+// The built-in templates are those of the official SDKs' topic maps (the
+// .NET SDK's NotificationTopics) and the conversation detail events of
+// Genesys's EventBridge examples, with two-parameter templates such as
+// "v2.users.{id}.outbound.contactlists.{id}.export". Their descriptions are
+// written here. requiresPermissions names a permission where Genesys
+// documents one (queue observations, adherence) and is empty elsewhere; the
+// server does not enforce it (Config.Permit decides). Transports are not in
+// the SDKs: ASSUMED, every template is listed with ["All"], except
+// "v2.audits.entitytype.{id}.entityid.{id}", seen only in EventBridge
+// examples, which is listed with ["EventBridge"], so that clients can be
+// tested with a topic that a channel cannot carry.
+//
+// A topic matches a template when it has as many dot-separated segments,
+// the same fixed segments, and a non-empty segment that is not a
+// placeholder ("{userId}") for each "{id}". A PUT or POST of subscriptions
+// that names a topic, or a part of a combined topic, that matches no
+// template, or whose template's transports lack "All" and "Websocket",
+// answers 400 with the topic in its message, for the whole request and
+// with or without ignoreErrors, and changes nothing:
+//
+//	{"message":"Topic v2.users.u1.presense matches no available topic (…).","code":"bad.request","status":400,…}
+//
+// ASSUMED: Genesys does not document what it answers for a topic that does
+// not exist; this is the answer it gives for more than 1,000 topics. Topics
+// of the token-frame protocol are not checked.
 //
 // # Tokens
 //

@@ -60,7 +60,7 @@ func TestStall(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: interval})
 	ch := h.create(token)
 	c := h.dial(ch)
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 	got := 0
 	for read(t, c).TopicName != "channel.metadata" {
 		got++
@@ -74,7 +74,7 @@ func TestStall(t *testing.T) {
 	for ; int64(got) < written; got++ {
 		read(t, c)
 	}
-	if _, n := h.srv.Publish("t", 1); n != 0 {
+	if _, n := h.srv.Publish(presenceOf("t"), 1); n != 0 {
 		t.Errorf("Publish delivered %d to a stalled socket", n)
 	}
 	h.srv.SendRaw(ch.ID, []byte("raw"))
@@ -113,7 +113,7 @@ func TestStall(t *testing.T) {
 			break
 		}
 	}
-	if _, n := h.srv.Publish("t", 2); n != 1 {
+	if _, n := h.srv.Publish(presenceOf("t"), 2); n != 1 {
 		t.Errorf("Publish delivered %d, want 1", n)
 	}
 	// The replaced stalled socket is closed abruptly, without any frame.
@@ -140,7 +140,7 @@ func TestEvict(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	ch := h.create(token)
 	c := h.dial(ch)
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 
 	h.srv.Evict(ch.ID)
 	checkSystem(t, read(t, c), "v2.system.no_longer_subscribed."+ch.ID, "no_longer_subscribed", ch.ID)
@@ -152,7 +152,7 @@ func TestEvict(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("HEAD evicted channel: status %d", resp.StatusCode)
 	}
-	resp, body2 := h.do(token, http.MethodPut, subsPath(ch.ID), topicList("t"))
+	resp, body2 := h.do(token, http.MethodPut, subsPath(ch.ID), topicList(presenceOf("t")))
 	checkError(t, resp, body2, http.StatusNotFound, "not.found")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -202,7 +202,7 @@ func TestSocketClosing(t *testing.T) {
 func TestSocketClosingCloses(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, SocketClosingDelay: 20 * time.Millisecond})
 	ch := h.create(token)
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 	c := h.dial(ch)
 	<-h.srv.Sockets()
 
@@ -212,14 +212,14 @@ func TestSocketClosingCloses(t *testing.T) {
 		t.Fatalf("got %v, want close status 1001", err)
 	}
 	waitFor(t, "the socket to close", func() bool { return h.srv.Stats().Open == 0 })
-	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{"t"}) {
+	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{presenceOf("t")}) {
 		t.Fatalf("subscriptions %v, want [t]", got)
 	}
 	c2 := h.dial(ch)
-	if err := h.srv.WaitSubscribed(t.Context(), "t"); err != nil {
+	if err := h.srv.WaitSubscribed(t.Context(), presenceOf("t")); err != nil {
 		t.Fatal(err)
 	}
-	if _, n := h.srv.Publish("t", 1); n != 1 {
+	if _, n := h.srv.Publish(presenceOf("t"), 1); n != 1 {
 		t.Fatalf("delivered %d to the new socket, want 1", n)
 	}
 	if e := readEvent(t, c2); string(e.EventBody) != "1" {
@@ -307,7 +307,7 @@ func TestFailUpgrades(t *testing.T) {
 		t.Errorf("%d sockets accepted", s.Sockets)
 	}
 	// REST is not affected, and the next upgrades succeed.
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 	h.dial(ch)
 	h.tfConnect(token)
 
@@ -430,8 +430,8 @@ func TestMaxChannelsDefaultOneApp(t *testing.T) {
 func TestMaxChannelsEvictsLeastRecentlyUsed(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1, MaxChannels: 3})
 	a, b := h.create(token), h.create(token)
-	h.create(token)  // the victim
-	h.put(a.ID, "x") // a used after it
+	h.create(token)              // the victim
+	h.put(a.ID, presenceOf("x")) // a used after it
 	cb := h.dial(b)
 	nextSocket(t, h.srv)
 	cb.Close(websocket.StatusNormalClosure, "") // b used last
@@ -457,7 +457,7 @@ func TestMaxChannelsAllConnected(t *testing.T) {
 	cb := h.dial(b)
 	<-h.srv.Sockets()
 	<-h.srv.Sockets()
-	h.put(a.ID, "t") // a used after b
+	h.put(a.ID, presenceOf("t")) // a used after b
 
 	c := h.create(token)
 	checkSystem(t, read(t, cb), "v2.system.no_longer_subscribed."+b.ID, "no_longer_subscribed", b.ID)
@@ -473,7 +473,7 @@ func TestCloseServer(t *testing.T) {
 	ch := h.create(token)
 	c := dialNoCleanup(t, h, ch)
 	defer c.CloseNow()
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 	stalled := dialNoCleanup(t, h, h.create(token))
 	defer stalled.CloseNow()
 	<-srv.Sockets()

@@ -258,3 +258,9 @@ func readAll(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
 }
+
+// presenceOf returns the presence topic of the user id, a topic of the
+// server's catalog.
+func presenceOf(id string) string {
+	return "v2.users." + id + ".presence"
+}

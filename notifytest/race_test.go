@@ -19,7 +19,7 @@ func TestUpgradeThenPut(t *testing.T) {
 	for i := range 300 {
 		ch := h.create(token)
 		c := h.dial(ch)
-		topic := "topic." + strconv.Itoa(i)
+		topic := presenceOf(strconv.Itoa(i))
 		h.put(ch.ID, topic)
 		if _, n := h.srv.Publish(topic, i); n != 1 {
 			t.Fatalf("iteration %d: delivered %d, want 1", i, n)
@@ -36,11 +36,11 @@ func TestUpgradeThenPut(t *testing.T) {
 func TestReconnectThenPublish(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	ch := h.create(token)
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 	old := h.dial(ch)
 	for i := range 300 {
 		c := h.dial(ch)
-		if _, n := h.srv.Publish("t", i); n != 1 {
+		if _, n := h.srv.Publish(presenceOf("t"), i); n != 1 {
 			t.Fatalf("iteration %d: delivered %d, want 1", i, n)
 		}
 		if e := readEvent(t, c); string(e.EventBody) != strconv.Itoa(i) {
@@ -73,11 +73,11 @@ func TestPutWaitsForUpgrade(t *testing.T) {
 	)
 
 	c := h.dial(ch)
-	h.doStatus(http.StatusOK, http.MethodPut, subsPath(ch.ID), topicList("t"))
+	h.doStatus(http.StatusOK, http.MethodPut, subsPath(ch.ID), topicList(presenceOf("t")))
 	if !waited.Load() {
 		t.Fatal("the PUT did not wait for the upgrade")
 	}
-	if _, n := h.srv.Publish("t", "x"); n != 1 {
+	if _, n := h.srv.Publish(presenceOf("t"), "x"); n != 1 {
 		t.Fatalf("delivered %d, want 1", n)
 	}
 	if e := readEvent(t, c); string(e.EventBody) != `"x"` {
@@ -92,9 +92,9 @@ func TestPongWaitsForPublish(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	ch := h.create(token)
 	c := h.dial(ch)
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 
-	release, pongWait, delivered := heldPublish(t, h.srv, "t", "held")
+	release, pongWait, delivered := heldPublish(t, h.srv, presenceOf("t"), "held")
 	ping(t, c)
 	select {
 	case id := <-pongWait:

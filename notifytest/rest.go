@@ -12,6 +12,7 @@ const (
 	tokenFramePath    = "/api/v2/notifications" // the token-frame WebSocket
 	usersPath         = "/api/v2/users"
 	observationsPath  = "/api/v2/analytics/queues/observations/query"
+	catalogPath       = "/api/v2/notifications/availabletopics"
 	correlationHeader = "ININ-Correlation-Id"
 	maxBodySize       = 1 << 20
 )
@@ -61,6 +62,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == apiPrefix || strings.HasPrefix(p, apiPrefix+"/"):
 		s.serveChannels(w, r, token, strings.TrimPrefix(p, apiPrefix))
+	case p == catalogPath:
+		s.availableTopics(w, r)
 	case p == usersPath || strings.HasPrefix(p, usersPath+"/"):
 		s.serveUsers(w, r, strings.TrimPrefix(p, usersPath))
 	case p == observationsPath:

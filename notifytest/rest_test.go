@@ -200,7 +200,7 @@ func TestUnauthorized(t *testing.T) {
 }
 
 func permitSecret(topic string) (bool, string, []string) {
-	if strings.HasPrefix(topic, "secret.") {
+	if strings.HasPrefix(topic, "v2.users.secret") {
 		return false, "missing permission for " + topic, []string{"notifications:secret:view"}
 	}
 	return true, "", nil
@@ -211,13 +211,13 @@ func TestPutIgnoreErrors(t *testing.T) {
 	ch := h.create(token)
 
 	body := h.doStatus(http.StatusOK, http.MethodPut, subsPath(ch.ID)+"?ignoreErrors=true",
-		topicList("b", "secret.x", "a", "b", "secret.x"))
+		topicList(presenceOf("b"), presenceOf("secretx"), presenceOf("a"), presenceOf("b"), presenceOf("secretx")))
 	var got struct{ Entities []topicResult }
 	decode(t, body, &got)
 	want := []topicResult{
-		{ID: "b", State: "Permitted"},
-		{ID: "secret.x", State: "Rejected", RejectionReason: "missing permission for secret.x", MissingPermissions: []string{"notifications:secret:view"}},
-		{ID: "a", State: "Permitted"},
+		{ID: presenceOf("b"), State: "Permitted"},
+		{ID: presenceOf("secretx"), State: "Rejected", RejectionReason: "missing permission for " + presenceOf("secretx"), MissingPermissions: []string{"notifications:secret:view"}},
+		{ID: presenceOf("a"), State: "Permitted"},
 	}
 	if !slices.EqualFunc(got.Entities, want, func(a, b topicResult) bool {
 		return a.ID == b.ID && a.State == b.State && a.RejectionReason == b.RejectionReason &&
@@ -229,7 +229,7 @@ func TestPutIgnoreErrors(t *testing.T) {
 		t.Errorf("permitted topics carry a rejection reason: %s", body)
 	}
 
-	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{"a", "b"}) {
+	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{presenceOf("a"), presenceOf("b")}) {
 		t.Errorf("GET subscriptions = %v, want [a b]", topics)
 	}
 	var listed struct{ Entities []topicResult }
@@ -239,7 +239,7 @@ func TestPutIgnoreErrors(t *testing.T) {
 			t.Errorf("GET subscriptions: %+v, want state Permitted", e)
 		}
 	}
-	if topics := h.srv.Subscriptions(ch.ID); !slices.Equal(topics, []string{"a", "b"}) {
+	if topics := h.srv.Subscriptions(ch.ID); !slices.Equal(topics, []string{presenceOf("a"), presenceOf("b")}) {
 		t.Errorf("Subscriptions() = %v, want [a b]", topics)
 	}
 }
@@ -247,15 +247,15 @@ func TestPutIgnoreErrors(t *testing.T) {
 func TestPutRejected(t *testing.T) {
 	h := newHarness(t, notifytest.Config{Permit: permitSecret})
 	ch := h.create(token)
-	h.put(ch.ID, "a")
+	h.put(ch.ID, presenceOf("a"))
 
 	for _, method := range []string{http.MethodPut, http.MethodPost} {
-		resp, body := h.do(token, method, subsPath(ch.ID), topicList("c", "secret.y"))
+		resp, body := h.do(token, method, subsPath(ch.ID), topicList(presenceOf("c"), presenceOf("secrety")))
 		e := checkError(t, resp, body, http.StatusForbidden, "missing.any.permissions")
-		if !strings.Contains(e.Message, "secret.y") {
+		if !strings.Contains(e.Message, presenceOf("secrety")) {
 			t.Errorf("message %q does not name the rejected topic", e.Message)
 		}
-		if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{"a"}) {
+		if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{presenceOf("a")}) {
 			t.Errorf("after rejected %s: subscriptions %v, want [a]", method, topics)
 		}
 	}
@@ -268,19 +268,19 @@ func TestPostAddsPutReplaces(t *testing.T) {
 	h := newHarness(t, notifytest.Config{})
 	ch := h.create(token)
 
-	h.put(ch.ID, "b")
-	body := h.doStatus(http.StatusOK, http.MethodPost, subsPath(ch.ID), topicList("a", "b"))
+	h.put(ch.ID, presenceOf("b"))
+	body := h.doStatus(http.StatusOK, http.MethodPost, subsPath(ch.ID), topicList(presenceOf("a"), presenceOf("b")))
 	var got struct{ Entities []topicResult }
 	decode(t, body, &got)
-	if len(got.Entities) != 2 || got.Entities[0].ID != "a" || got.Entities[1].ID != "b" || got.Entities[0].State != "Permitted" {
+	if len(got.Entities) != 2 || got.Entities[0].ID != presenceOf("a") || got.Entities[1].ID != presenceOf("b") || got.Entities[0].State != "Permitted" {
 		t.Errorf("POST result %s", body)
 	}
-	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{"a", "b"}) {
+	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{presenceOf("a"), presenceOf("b")}) {
 		t.Fatalf("after POST: %v, want [a b]", topics)
 	}
 
-	h.put(ch.ID, "c")
-	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{"c"}) {
+	h.put(ch.ID, presenceOf("c"))
+	if topics := getTopics(t, h, ch.ID); !slices.Equal(topics, []string{presenceOf("c")}) {
 		t.Fatalf("after PUT: %v, want [c]", topics)
 	}
 	if c := h.srv.Channels()[0]; c.Topics != 1 {
@@ -291,7 +291,7 @@ func TestPostAddsPutReplaces(t *testing.T) {
 func TestDeleteSubscriptions(t *testing.T) {
 	h := newHarness(t, notifytest.Config{})
 	ch := h.create(token)
-	h.put(ch.ID, "a", "b")
+	h.put(ch.ID, presenceOf("a"), presenceOf("b"))
 
 	// The SDKs' deleteNotificationsChannelSubscriptions returns nothing.
 	resp, body := h.do(token, http.MethodDelete, subsPath(ch.ID), "")
@@ -315,20 +315,20 @@ func TestTooManyTopics(t *testing.T) {
 
 	topics := make([]string, 1001)
 	for i := range topics {
-		topics[i] = "topic." + strconv.Itoa(i)
+		topics[i] = presenceOf(strconv.Itoa(i))
 	}
-	h.put(ch.ID, "keep")
+	h.put(ch.ID, presenceOf("keep"))
 
 	resp, body := h.do(token, http.MethodPut, subsPath(ch.ID), topicList(topics...))
 	checkError(t, resp, body, http.StatusBadRequest, "bad.request")
-	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{"keep"}) {
+	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{presenceOf("keep")}) {
 		t.Fatalf("after 1001 topics: %v, want [keep]", got)
 	}
 
 	h.put(ch.ID, topics[:1000]...)
-	resp, body = h.do(token, http.MethodPost, subsPath(ch.ID), topicList("one.more"))
+	resp, body = h.do(token, http.MethodPost, subsPath(ch.ID), topicList(presenceOf("onemore")))
 	checkError(t, resp, body, http.StatusBadRequest, "bad.request")
-	if got := h.srv.Subscriptions(ch.ID); len(got) != 1000 || slices.Contains(got, "one.more") {
+	if got := h.srv.Subscriptions(ch.ID); len(got) != 1000 || slices.Contains(got, presenceOf("onemore")) {
 		t.Fatalf("after POST beyond the limit: %d topics", len(got))
 	}
 	// Re-adding a subscribed topic does not count twice.
@@ -338,21 +338,21 @@ func TestTooManyTopics(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	h := newHarness(t, notifytest.Config{})
 	ch := h.create(token)
-	h.put(ch.ID, "a")
+	h.put(ch.ID, presenceOf("a"))
 
-	for _, body := range []string{"", "{", `{"id":"x"}`, `[{"id":1}]`, `[{"id":""}]`, `[{}]`, `[{"id":"b"},{"id":""}]`} {
+	for _, body := range []string{"", "{", `{"id":"x"}`, `[{"id":1}]`, `[{"id":""}]`, `[{}]`, `[{"id":"v2.users.b.presence"},{"id":""}]`} {
 		for _, method := range []string{http.MethodPut, http.MethodPost} {
 			resp, rbody := h.do(token, method, subsPath(ch.ID), body)
 			checkError(t, resp, rbody, http.StatusBadRequest, "bad.request")
 		}
 	}
-	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{"a"}) {
+	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{presenceOf("a")}) {
 		t.Errorf("subscriptions changed to %v", got)
 	}
 
 	unknown := "streaming-0-unknown"
 	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
-		resp, body := h.do(token, method, subsPath(unknown), topicList("a"))
+		resp, body := h.do(token, method, subsPath(unknown), topicList(presenceOf("a")))
 		checkError(t, resp, body, http.StatusNotFound, "not.found")
 	}
 	resp, body := h.do(token, http.MethodGet, "/api/v2/other", "")
@@ -368,12 +368,12 @@ func TestSubscribeExtendsChannel(t *testing.T) {
 	created := h.srv.Channels()[0].Expires
 
 	before := time.Now()
-	h.put(ch.ID, "a")
+	h.put(ch.ID, presenceOf("a"))
 	if exp := h.srv.Channels()[0].Expires; exp.Before(before.Add(ttl)) || !exp.After(created) {
 		t.Errorf("after PUT: expires %v, want at least %v", exp, before.Add(ttl))
 	}
 	before = time.Now()
-	h.doStatus(http.StatusOK, http.MethodPost, subsPath(ch.ID), topicList("b"))
+	h.doStatus(http.StatusOK, http.MethodPost, subsPath(ch.ID), topicList(presenceOf("b")))
 	if exp := h.srv.Channels()[0].Expires; exp.Before(before.Add(ttl)) {
 		t.Errorf("after POST: expires %v, want at least %v", exp, before.Add(ttl))
 	}
@@ -383,7 +383,7 @@ func TestChannelExpiry(t *testing.T) {
 	h := newHarness(t, notifytest.Config{ChannelTTL: 250 * time.Millisecond, HeartbeatInterval: -1})
 	ch := h.create(token)
 	c := h.dial(ch)
-	h.put(ch.ID, "a")
+	h.put(ch.ID, presenceOf("a"))
 
 	// Nobody touches the server: the janitor expires the channel.
 	e := read(t, c)
@@ -410,13 +410,13 @@ func TestFailNext(t *testing.T) {
 
 	h.srv.FailNext(2, http.StatusTooManyRequests, 1500*time.Millisecond)
 	for range 2 {
-		resp, body := h.do(token, http.MethodPut, subsPath(ch.ID), topicList("a"))
+		resp, body := h.do(token, http.MethodPut, subsPath(ch.ID), topicList(presenceOf("a")))
 		checkError(t, resp, body, http.StatusTooManyRequests, "too.many.requests.retry.after")
 		if ra := resp.Header.Get("Retry-After"); ra != "2" {
 			t.Errorf("Retry-After %q, want 2", ra)
 		}
 	}
-	h.put(ch.ID, "a")
+	h.put(ch.ID, presenceOf("a"))
 	if n := h.srv.Stats().SubscriptionCalls; n != 1 {
 		t.Errorf("SubscriptionCalls = %d, want 1", n)
 	}
@@ -444,14 +444,14 @@ func TestCombinedTopics(t *testing.T) {
 	c := h.dial(ch)
 
 	body := h.doStatus(http.StatusOK, http.MethodPut, subsPath(ch.ID)+"?ignoreErrors=true",
-		topicList("v2.users.u1?presence&routingStatus", "v2.users.u1.presence", "secret.u2?presence&routingStatus"))
+		topicList("v2.users.u1?presence&routingStatus", "v2.users.u1.presence", "v2.users.secret2?presence&routingStatus"))
 	var got struct{ Entities []topicResult }
 	decode(t, body, &got)
 	want := []topicResult{
 		{ID: "v2.users.u1.presence", State: "Permitted"},
 		{ID: "v2.users.u1.routingStatus", State: "Permitted"},
-		{ID: "secret.u2.presence", State: "Rejected"},
-		{ID: "secret.u2.routingStatus", State: "Rejected"},
+		{ID: "v2.users.secret2.presence", State: "Rejected"},
+		{ID: "v2.users.secret2.routingStatus", State: "Rejected"},
 	}
 	if !slices.EqualFunc(got.Entities, want, func(a, b topicResult) bool { return a.ID == b.ID && a.State == b.State }) {
 		t.Fatalf("PUT result %s, want %+v", body, want)
@@ -485,7 +485,7 @@ func TestCombinedTopics(t *testing.T) {
 func TestCombinedTopicsCountTwice(t *testing.T) {
 	h := newHarness(t, notifytest.Config{})
 	ch := h.create(token)
-	h.put(ch.ID, "keep")
+	h.put(ch.ID, presenceOf("keep"))
 	combined := func(n int) []string {
 		topics := make([]string, n)
 		for i := range topics {
@@ -496,7 +496,7 @@ func TestCombinedTopicsCountTwice(t *testing.T) {
 
 	resp, body := h.do(token, http.MethodPut, subsPath(ch.ID), topicList(combined(600)...)) // 1,200 topics
 	checkError(t, resp, body, http.StatusBadRequest, "bad.request")
-	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{"keep"}) {
+	if got := h.srv.Subscriptions(ch.ID); !slices.Equal(got, []string{presenceOf("keep")}) {
 		t.Fatalf("after 600 combined topics: %v, want [keep]", got)
 	}
 	h.put(ch.ID, combined(500)...) // 1,000 topics
@@ -530,7 +530,7 @@ func TestCorrelationIDHeader(t *testing.T) {
 		{token, http.MethodPost, channelsPath, ""},
 		{token, http.MethodGet, channelsPath, ""},
 		{token, http.MethodHead, channelsPath + "/" + ch.ID, ""},
-		{token, http.MethodPut, subsPath(ch.ID), topicList("a")},
+		{token, http.MethodPut, subsPath(ch.ID), topicList(presenceOf("a"))},
 		{token, http.MethodGet, subsPath(ch.ID), ""},
 		{token, http.MethodDelete, subsPath(ch.ID), ""},
 		{token, http.MethodGet, "/api/v2/users/presences/purecloud/bulk?id=u", ""},

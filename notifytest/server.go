@@ -78,6 +78,13 @@ type Config struct {
 	// every topic is permitted.
 	Permit func(topic string) (ok bool, reason string, missingPermissions []string)
 
+	// Topics adds templates to the server's topic catalog, the built-in one
+	// of AvailableTopics: GET /api/v2/notifications/availabletopics lists
+	// them, and a channel may subscribe to their topics. A template whose
+	// ID is built in replaces that one. Default: none, the built-in
+	// catalog alone.
+	Topics []AvailableTopic
+
 	// Authorize decides whether a token is accepted: the bearer token of a
 	// REST request, which answers 401 if it is rejected, and the token of
 	// an access_token frame on a token-frame socket, which is then refused
@@ -187,6 +194,7 @@ type Server struct {
 	subbed   chan struct{}      // closed and replaced when a subscription may have appeared, see WaitSubscribed
 	tokens   tokenBook          // see auth.go
 	org      orgState           // see state.go
+	topics   *topicCatalog      // see catalog.go
 
 	// authTimeout is how long a token-frame socket may wait before sending
 	// its access_token frame (see SetAuthTimeout in export_test.go).
@@ -252,6 +260,9 @@ type Stats struct {
 	// ObservationQueries counts the authorized
 	// POST /api/v2/analytics/queues/observations/query requests.
 	ObservationQueries int
+	// TopicCatalogReads counts the authorized
+	// GET /api/v2/notifications/availabletopics requests.
+	TopicCatalogReads int
 	// TokenRequests counts the requests to the token endpoint, refused ones
 	// included, but not those answered by FailNextOn.
 	TokenRequests int
@@ -289,6 +300,7 @@ func NewServer(cfg Config) *Server {
 		subbed:   make(chan struct{}),
 		tokens:   newTokenBook(),
 		org:      newOrgState(),
+		topics:   newTopicCatalog(cfg.Topics),
 		orgID:    newUUID(),
 		started:  time.Now().UTC().Truncate(time.Millisecond),
 

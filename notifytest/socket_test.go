@@ -81,12 +81,12 @@ func TestPublishCorrelationIDs(t *testing.T) {
 	for range 3 {
 		ch := h.create(token)
 		conns = append(conns, h.dial(ch))
-		h.put(ch.ID, "topic")
+		h.put(ch.ID, presenceOf("u"))
 	}
 
 	seen := map[string]bool{}
 	for i := range 50 {
-		cid, n := h.srv.Publish("topic", i)
+		cid, n := h.srv.Publish(presenceOf("u"), i)
 		if n != len(conns) {
 			t.Fatalf("delivered %d, want %d", n, len(conns))
 		}
@@ -106,10 +106,10 @@ func TestPublishConcurrent(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: time.Millisecond})
 	ch := h.create(token)
 	c := h.dial(ch)
-	h.put(ch.ID, "a", "b", "c")
+	h.put(ch.ID, presenceOf("a"), presenceOf("b"), presenceOf("c"))
 
 	const per = 100
-	topics := []string{"a", "b", "c"}
+	topics := []string{presenceOf("a"), presenceOf("b"), presenceOf("c")}
 	var wg sync.WaitGroup
 	for _, topic := range topics {
 		wg.Go(func() {
@@ -231,7 +231,7 @@ func TestDialUnknownChannel(t *testing.T) {
 func TestReplaceSocket(t *testing.T) {
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	ch := h.create(token)
-	h.put(ch.ID, "t")
+	h.put(ch.ID, presenceOf("t"))
 	first := h.dial(ch)
 	<-h.srv.Sockets()
 	second := h.dial(ch)
@@ -241,7 +241,7 @@ func TestReplaceSocket(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "replaced by a new connection" {
 		t.Fatalf("first socket: %v, want close 4000", err)
 	}
-	if _, n := h.srv.Publish("t", 1); n != 1 {
+	if _, n := h.srv.Publish(presenceOf("t"), 1); n != 1 {
 		t.Fatalf("delivered %d, want 1", n)
 	}
 	if e := readEvent(t, second); string(e.EventBody) != "1" {

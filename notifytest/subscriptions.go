@@ -81,6 +81,10 @@ func (s *Server) updateSubscriptions(w http.ResponseWriter, r *http.Request, id,
 				continue
 			}
 			seen[topic] = true
+			if why := s.topics.refuse(topic); why != "" {
+				badRequest(w, why) // ASSUMED: the whole request fails, as with too many topics
+				return
+			}
 			ok, reason, missing := s.cfg.Permit(topic)
 			if ok {
 				permitted = append(permitted, topic)

@@ -374,23 +374,24 @@ func TestTokenFrameMaxTopics(t *testing.T) {
 }
 
 func TestTokenFramePublish(t *testing.T) {
+	x := presenceOf("x") // on both protocols
 	h := newHarness(t, notifytest.Config{HeartbeatInterval: -1})
 	a := h.tfConnect(token)
 	b := h.tfConnect(token)
-	tfSubscribe(t, a, "x")
+	tfSubscribe(t, a, x)
 	tfSubscribe(t, b, "y")
 	ch := h.create(token)
 	cc := h.dial(ch)
-	h.put(ch.ID, "x")
+	h.put(ch.ID, x)
 
-	cid, n := h.srv.Publish("x", map[string]string{"presence": "Available"})
+	cid, n := h.srv.Publish(x, map[string]string{"presence": "Available"})
 	if n != 2 {
 		t.Fatalf("delivered %d, want 2", n)
 	}
-	if m := tfRead(t, a); string(m.raw) != `{"event":"x","data":{"presence":"Available"}}` {
+	if m := tfRead(t, a); string(m.raw) != `{"event":"`+x+`","data":{"presence":"Available"}}` {
 		t.Errorf("token-frame socket got %s", m.raw)
 	}
-	if e := readEvent(t, cc); e.TopicName != "x" || e.Metadata.CorrelationID != cid {
+	if e := readEvent(t, cc); e.TopicName != x || e.Metadata.CorrelationID != cid {
 		t.Errorf("channel socket got %s, want CorrelationId %s", e.raw, cid)
 	}
 
@@ -404,8 +405,8 @@ func TestTokenFramePublish(t *testing.T) {
 	if _, n := h.srv.Publish("z", 1); n != 0 {
 		t.Errorf("delivered %d for a topic nobody has", n)
 	}
-	h.srv.Publish("x", "last")
-	if m := tfRead(t, a); string(m.raw) != `{"event":"x","data":"last"}` {
+	h.srv.Publish(x, "last")
+	if m := tfRead(t, a); string(m.raw) != `{"event":"`+x+`","data":"last"}` {
 		t.Errorf("got %s, want the last x event", m.raw)
 	}
 	if s := h.srv.Stats(); s.Published != 5 {

@@ -100,6 +100,31 @@ func (a *API) subscribe(ctx context.Context, method, channelID string, topics []
 	return ParseTopicStates(data)
 }
 
+// AvailableTopic is a template of the topic catalog, such as
+// "v2.users.{id}.presence", with the transports that deliver its events
+// ("All", "Websocket", "EventBridge").
+type AvailableTopic struct {
+	ID         string   `json:"id"`
+	Transports []string `json:"transports"`
+}
+
+// AvailableTopics reads the topic catalog, preview topics included, with
+// the transports of each template. The call is bounded by restTimeout.
+func (a *API) AvailableTopics(ctx context.Context) ([]AvailableTopic, error) {
+	ctx, cancel := context.WithTimeout(ctx, restTimeout)
+	defer cancel()
+	data, err := a.do(ctx, http.MethodGet, "/api/v2/notifications/availabletopics?expand=transports&includePreview=true", nil)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAvailableTopics(data)
+}
+
+// ParseAvailableTopics decodes the topic catalog.
+func ParseAvailableTopics(data []byte) ([]AvailableTopic, error) {
+	return parseEntities(data, "topic catalog", func(t AvailableTopic) string { return t.ID })
+}
+
 // ParseChannel decodes the answer to a channel creation.
 func ParseChannel(data []byte) (Channel, error) {
 	var ch Channel
@@ -114,15 +139,21 @@ func ParseChannel(data []byte) (Channel, error) {
 
 // ParseTopicStates decodes the answer to a subscription request.
 func ParseTopicStates(data []byte) ([]TopicState, error) {
+	return parseEntities(data, "subscriptions", func(t TopicState) string { return t.ID })
+}
+
+// parseEntities decodes a listing, {"entities":[…]}, whose every entity
+// has an id; what names it in errors.
+func parseEntities[T any](data []byte, what string, id func(T) string) ([]T, error) {
 	var resp struct {
-		Entities []TopicState `json:"entities"`
+		Entities []T `json:"entities"`
 	}
 	if err := json.Unmarshal(data, &resp); err != nil {
-		return nil, fmt.Errorf("genesys: decoding subscriptions: %w", err)
+		return nil, fmt.Errorf("genesys: decoding %s: %w", what, err)
 	}
-	for _, t := range resp.Entities {
-		if t.ID == "" {
-			return nil, errors.New("genesys: subscription entity without id")
+	for _, e := range resp.Entities {
+		if id(e) == "" {
+			return nil, fmt.Errorf("genesys: %s entity without id", what)
 		}
 	}
 	return resp.Entities, nil
