@@ -91,6 +91,7 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 		done:   make(chan struct{}),
 	}
 	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
+	cfg.trace.attach(c) // trace hook
 	c.owners = []*owner{c.newOwner()}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	return c, nil

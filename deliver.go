@@ -23,6 +23,8 @@ type outbox struct {
 
 	notifications atomic.Int64 // notifications put in ch
 	dropped       atomic.Int64 // notifications counted into Dropped
+
+	trace *Trace // hooks for notifications delivered and dropped; nil if none
 }
 
 func newOutbox(n int) *outbox {
@@ -42,6 +44,7 @@ func (o *outbox) push(ev Event) {
 		case o.ch <- ev:
 			if isNote {
 				o.notifications.Add(1)
+				o.trace.delivered(ev)
 			}
 			return
 		default:
@@ -49,6 +52,7 @@ func (o *outbox) push(ev Event) {
 	}
 	if isNote {
 		o.dropped.Add(1)
+		o.trace.dropped(ev)
 		if n := len(o.backlog); n > 0 {
 			if d, ok := o.backlog[n-1].(Dropped); ok {
 				o.backlog[n-1] = Dropped{Count: d.Count + 1}

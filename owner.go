@@ -332,7 +332,7 @@ func (o *owner) shutdown() {
 	for _, t := range []clock.Timer{o.retry, o.putRetry, o.watch, o.renew} {
 		t.Stop()
 	}
-	o.connID.Store(nil)
+	o.c.cfg.trace.channel(o.connID.Swap(nil), nil) // trace hook
 }
 
 // task runs f in a goroutine that run waits for before it returns.
@@ -418,11 +418,12 @@ func (o *owner) connected() {
 	o.announce = nil
 	ev.Topics = o.held.sorted()
 	id := l.conn.ID()
-	o.connID.Store(&id)
+	o.c.cfg.trace.channel(o.connID.Swap(&id), &id) // trace hook
 	o.c.log.Info("notify: connected", "channel", id, "gen", l.gen)
 	if ev.Reconnect {
 		o.c.stats.reconnects.Add(1)
 	}
+	o.c.cfg.trace.connected(*ev) // trace hook
 	l.open(o.c.out, *ev)
 	if ev.Gap || !ev.Reconnect {
 		o.resync(l, ev.Topics)
@@ -452,6 +453,7 @@ func (o *owner) resync(l *live, topics []string) {
 		if err != nil {
 			o.c.log.Warn("notify: reading state after a gap failed", "channel", l.conn.ID(), "skipped", len(skipped), "err", ev.Err)
 		}
+		o.c.cfg.trace.resynced(ev, o.clk.Now().Sub(taken)) // trace hook
 		o.c.out.push(ev)
 	})
 }
@@ -460,7 +462,7 @@ func (o *owner) resync(l *live, topics []string) {
 func (o *owner) lost(err error) error {
 	l := o.cur
 	o.cur, o.held = nil, nil
-	o.connID.Store(nil)
+	o.c.cfg.trace.channel(o.connID.Swap(nil), nil) // trace hook
 	if o.queued {
 		o.queued = false
 		o.c.unqueue(o)
@@ -526,6 +528,7 @@ func (o *owner) failed(err error, channel string, announced bool) error {
 	}
 	o.after = cl
 	o.c.log.Warn("notify: disconnected", "channel", channel, "err", err, "retry_in", wait)
+	o.c.cfg.trace.disconnected(channel, err, wait) // trace hook
 	o.c.out.push(Disconnected{ChannelID: channel, Err: err, RetryIn: wait})
 	if o.dialing {
 		// A handover's dial is out: it becomes the reconnect, and if it
