@@ -70,7 +70,7 @@ func series(name string, attrs []attribute.KeyValue) string {
 	}
 	kv := make([]string, len(attrs))
 	for i, a := range attrs {
-		kv[i] = string(a.Key) + "=" + a.Value.Emit()
+		kv[i] = string(a.Key) + "=" + a.Value.String()
 	}
 	return name + "{" + strings.Join(kv, ",") + "}"
 }
