@@ -32,9 +32,10 @@ type Trace struct {
 	// is put on Events(): a connection was lost or an attempt failed.
 	Disconnected func(DisconnectedInfo)
 
-	// Delivered is called for each notification put on Events(), where it
-	// waits for the consumer. It is called while the client holds the
-	// lock of the event buffer: it is on the path of every event.
+	// Delivered is called for each notification put on Events(), just
+	// after: the consumer may have received it already. It is called
+	// while the client holds the lock of the event buffer: it is on the
+	// path of every event.
 	Delivered func(DeliveredInfo)
 
 	// Dropped is called for each notification that is not delivered

@@ -131,6 +131,18 @@ func await[T notify.Event](c consumer) T {
 	}
 }
 
+// awaitHooks waits for n calls of the Delivered and Dropped hooks.
+func awaitHooks(t *testing.T, seen <-chan struct{}, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-seen:
+		case <-time.After(waitTimeout):
+			t.Fatal("notifications neither delivered nor dropped in time")
+		}
+	}
+}
+
 // The metrics count what happened exactly, through a 429, live events, a
 // drop, the resyncs after it and a stalled consumer.
 func TestMetricsCountWhatHappened(t *testing.T) {
@@ -177,6 +189,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	for _, p := range []string{"Busy", "Away", "Available"} {
 		srv.SetPresence(userA, p)
 		await[notify.Notification](ev)
+		awaitHooks(t, seen, 1) // the hook follows the notification onto Events()
 	}
 	want(t, "live events", flatten(t, reader), map[string]int64{consumed: 3})
 
@@ -195,18 +208,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		"gcnotify.resync.duration count":         2,
 	})
 
-	for len(seen) > 0 {
-		<-seen
-	}
 	for i := range 10 { // the consumer reads none of them: 4 fit in the buffer
 		srv.SetPresence(userB, []string{"Busy", "Away"}[i%2])
 	}
-	for range 10 {
-		select {
-		case <-seen:
-		case <-time.After(waitTimeout):
-			t.Fatal("notifications neither delivered nor dropped in time")
-		}
-	}
+	awaitHooks(t, seen, 10)
 	want(t, "a stalled consumer", flatten(t, reader), map[string]int64{consumed: 3 + 4, dropped: 6})
 }
