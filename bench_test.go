@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -84,6 +85,7 @@ func deliver(b *testing.B, opts ...Option) {
 		b.Fatal(err)
 	}
 	out := newOutbox(1024)
+	out.trace = c.cfg.trace
 	b.ReportAllocs()
 	for b.Loop() {
 		f, err := conn.Next()
@@ -98,14 +100,25 @@ func deliver(b *testing.B, opts ...Option) {
 
 // BenchmarkDeliver measures the decode-and-deliver path per event,
 // including its allocations (the server's are counted too: it writes the
-// same frame without allocating).
+// same frame without allocating): without a trace, with a Trace whose
+// hooks are all nil, and with a Delivered hook that counts.
 func BenchmarkDeliver(b *testing.B) {
-	b.Run("genesys", func(b *testing.B) {
-		frame := []byte(`{"topicName":"` + benchTopic + `","version":"2","eventBody":` + benchBody +
-			`,"metadata":{"CorrelationId":"9e80b7c2-4d1a-4c3b-8e2f-5a6b7c8d9e0f"}}`)
-		b.SetBytes(int64(len(frame)))
-		deliver(b, WithAPIBaseURL(genesysFirehose(b, frame).URL))
-	})
+	var delivered atomic.Int64
+	for _, tr := range []struct {
+		name  string
+		trace *Trace
+	}{
+		{"genesys", nil},
+		{"genesys-trace-without-hooks", &Trace{}},
+		{"genesys-trace-counting", &Trace{Delivered: func(DeliveredInfo) { delivered.Add(1) }}},
+	} {
+		b.Run(tr.name, func(b *testing.B) {
+			frame := []byte(`{"topicName":"` + benchTopic + `","version":"2","eventBody":` + benchBody +
+				`,"metadata":{"CorrelationId":"9e80b7c2-4d1a-4c3b-8e2f-5a6b7c8d9e0f"}}`)
+			b.SetBytes(int64(len(frame)))
+			deliver(b, WithAPIBaseURL(genesysFirehose(b, frame).URL), WithTrace(tr.trace))
+		})
+	}
 	b.Run("tokenframe", func(b *testing.B) {
 		frame := []byte(`{"event":"` + benchTopic + `","data":` + benchBody + `}`)
 		b.SetBytes(int64(len(frame)))

@@ -45,6 +45,8 @@ type budget struct {
 	calls []time.Time // the last calls, up to limit; a ring once full
 	next  int         // once full, the slot of the oldest call
 	until time.Time   // end of the pause in force
+
+	trace *Trace // hook for waits; nil if none
 }
 
 // newBudget returns a budget of perMinute calls in any rolling minute on
@@ -65,6 +67,7 @@ func newBudget(perMinute int, clk clock.Clock) *budget {
 // records the call. If ctx ends first, or had ended already, Wait records
 // nothing and returns ctx.Err().
 func (b *budget) Wait(ctx context.Context) error {
+	start := b.clk.Now()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -101,6 +104,7 @@ func (b *budget) Wait(ctx context.Context) error {
 				b.next = (b.next + 1) % b.limit
 			}
 			b.mu.Unlock()
+			b.trace.budgetWait(now.Sub(start))
 			return nil
 		}
 		b.mu.Unlock()

@@ -57,6 +57,7 @@ type catalog struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
+	trace   *Trace        // WithTrace; nil if none
 	known   *knownTopics  // the last catalog read; nil while none could be
 	reading chan struct{} // closed once Run's first read has ended; nil before Run
 }
@@ -74,7 +75,7 @@ func newCatalog(cfg config, api *genesys.API, log *slog.Logger) *catalog {
 	if !cfg.topicCatalog || cfg.tokenFrameURL != "" {
 		return nil
 	}
-	return &catalog{read: api.AvailableTopics, clk: cfg.clock, log: log}
+	return &catalog{read: api.AvailableTopics, clk: cfg.clock, log: log, trace: cfg.trace}
 }
 
 // startCatalog reads the topic catalog before Run connects, if the client
@@ -121,10 +122,12 @@ func refreshIn(ok bool) time.Duration {
 // load reads the catalog and reports whether it could. A failed read, or
 // an empty catalog, is logged and keeps the previous read, if any.
 func (k *catalog) load(ctx context.Context) bool {
+	start := k.clk.Now()
 	list, err := k.read(ctx)
 	if err == nil && len(list) == 0 {
 		err = errors.New("the server lists no topics")
 	}
+	k.trace.catalogRead(len(list), k.clk.Now().Sub(start), err)
 	if err != nil {
 		if ctx.Err() == nil {
 			k.mu.Lock()

@@ -102,6 +102,7 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 	}
 	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
 	c.catalog = newCatalog(cfg, c.api, c.log)
+	cfg.trace.attach(c)
 	c.owners = []*owner{c.newOwner()}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	return c, nil

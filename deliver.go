@@ -43,6 +43,8 @@ type outbox struct {
 
 	notifications atomic.Int64 // notifications put in ch
 	dropped       atomic.Int64 // notifications counted into Dropped
+
+	trace *Trace // hooks for notifications delivered and dropped; nil if none
 }
 
 // queued is an event of the backlog. A Dropped has the topics it counts
@@ -69,6 +71,7 @@ func (o *outbox) push(ev Event) {
 		case o.ch <- ev:
 			if isNote {
 				o.notifications.Add(1)
+				o.trace.delivered(ev)
 			}
 			o.afterDropped = false
 			return
@@ -97,6 +100,7 @@ func (o *outbox) push(ev Event) {
 // count records the notification n dropped into q.
 func (o *outbox) count(q *queued, n Event) {
 	o.dropped.Add(1)
+	o.trace.dropped(n)
 	if o.onDropped == nil {
 		return
 	}
@@ -137,6 +141,7 @@ func (o *outbox) pump() {
 		case o.ch <- q.ev:
 			if _, ok := q.ev.(Notification); ok {
 				o.notifications.Add(1)
+				o.trace.delivered(q.ev)
 			}
 		case <-o.stop:
 			return

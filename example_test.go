@@ -167,3 +167,37 @@ func ExampleUserPresenceTopic() {
 	// v2.users.8f0e3a6c.presence
 	// v2.analytics.queues.fd17c7b3.observations
 }
+
+// A Trace's hooks see what happens to a client, for metrics (package
+// otelnotify records them with OpenTelemetry); here they print the REST
+// requests and the connection of a client of the fake server.
+func ExampleTrace() {
+	srv := notifytest.NewServer(notifytest.Config{})
+	defer srv.Close()
+
+	tr := &notify.Trace{
+		Request: func(i notify.RequestInfo) { fmt.Println(i.Route, i.Status) },
+		Connected: func(i notify.ConnectedInfo) {
+			fmt.Printf("connected with %d topic, gap %t\n", i.Topics, i.Gap)
+		},
+	}
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "example"})
+	c, err := notify.New(ts, notify.WithAPIBaseURL(srv.URL()), notify.WithTrace(tr))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(context.Background(), notify.UserPresenceTopic("8f0e3a6c")); err != nil {
+		log.Fatal(err)
+	}
+	go c.Run(context.Background())
+	for ev := range c.Events() {
+		if _, ok := ev.(notify.Connected); ok {
+			break
+		}
+	}
+	// Output:
+	// POST /api/v2/notifications/channels 200
+	// PUT /api/v2/notifications/channels/{id}/subscriptions 200
+	// connected with 1 topic, gap false
+}

@@ -58,6 +58,7 @@ type config struct {
 	snapshots      bool
 	topicCatalog   bool
 	clock          clock.Clock
+	trace          *Trace                      // nil: no hooks
 	protocol       func(num int) wire.Protocol // tests only: replaces the wire protocol
 }
 
@@ -330,6 +331,15 @@ func WithRequestBudget(perMinute int) Option {
 			return fmt.Errorf("notify: request budget must be at least 1 a minute, got %d", perMinute)
 		}
 		c.requestBudget = perMinute
+		return nil
+	}
+}
+
+// WithTrace makes the client call t's hooks as things happen to it, for
+// metrics (see Trace); a nil t calls none. Default: none.
+func WithTrace(t *Trace) Option {
+	return func(c *config) error {
+		c.trace = t
 		return nil
 	}
 }

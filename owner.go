@@ -219,7 +219,7 @@ func (o *owner) shutdown() {
 	for _, t := range []clock.Timer{o.timer, o.watch, o.renew, o.chg.retry} {
 		t.Stop()
 	}
-	o.connID.Store(nil)
+	o.serves(nil)
 }
 
 // task runs f in a goroutine that run waits for before it returns.
@@ -310,9 +310,10 @@ func (o *owner) announce() {
 	l, ev := o.cur, o.pending
 	ev.Topics = o.held.sorted()
 	id := l.conn.ID()
-	o.connID.Store(&id) // in Stats before Connected is read
+	o.serves(&id) // in Stats before Connected is read
+	o.cfg.trace.connected(ev)
 	if !l.open(o.out, ev) {
-		o.connID.Store(nil)
+		o.serves(nil)
 		return // the gate overflowed: the connection is ending
 	}
 	o.to(phaseServing, "set in place")
@@ -325,6 +326,12 @@ func (o *owner) announce() {
 	if ev.Gap || !ev.Reconnect {
 		o.resync(l, ev.Topics)
 	}
+}
+
+// serves records the id of the connection that serves, or nil, for Stats
+// and the trace.
+func (o *owner) serves(id *string) {
+	o.cfg.trace.channel(o.connID.Swap(id), id)
 }
 
 // deadline handles the phase timer: the next dial while backing off; a

@@ -48,7 +48,7 @@ func (p *retryPolicy) reset() { p.b.Reset() }
 func (o *owner) lost(err error) error {
 	l := o.cur
 	o.cur, o.held = nil, nil
-	o.connID.Store(nil)
+	o.serves(nil)
 	announced := l.announced || l.announcedClose()
 	l.end(err)
 	o.handoverLost()
@@ -88,6 +88,7 @@ func (o *owner) failed(err error, channel string, announced bool) error {
 		wait = 0 // the handover's dial becomes the reconnect
 	}
 	o.log.Warn("notify: disconnected", "channel", channel, "err", err, "retry_in", wait)
+	o.cfg.trace.disconnected(channel, err, wait)
 	o.out.push(Disconnected{ChannelID: channel, Err: err, RetryIn: wait})
 	if o.ho.phase == handoverDialing {
 		if o.phase != phaseDialing {

@@ -30,6 +30,7 @@ func (o *owner) resync(l *live, topics []string) {
 		if err != nil {
 			o.log.Warn("notify: reading state after a gap failed", "channel", l.conn.ID(), "skipped", len(skipped), "err", ev.Err)
 		}
+		o.cfg.trace.resynced(ev, o.clk.Now().Sub(taken))
 		o.out.push(ev)
 	})
 }

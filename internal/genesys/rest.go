@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gcnotify/notify/internal/clock"
@@ -55,13 +56,34 @@ type API struct {
 	Tokens wire.Tokens
 	// Budget paces the calls.
 	Budget wire.Budget
-	// Clock dates Retry-After headers.
+	// Clock dates Retry-After headers and times requests.
 	Clock clock.Clock
+	// OnRequest, if not nil, is called when each request ends, answered
+	// or not, with its route (see Route), the answer's status (0 if none
+	// came) and how long it took on Clock, the budget's wait excluded.
+	OnRequest func(route string, status int, d time.Duration)
+}
+
+// channelsPath is the path of the channels resource.
+const channelsPath = "/api/v2/notifications/channels"
+
+// Route names the route of a request for metrics: its method and its path
+// without the query, a channel id replaced by {id}, such as
+// "PUT /api/v2/notifications/channels/{id}/subscriptions".
+func Route(method, path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	if rest, ok := strings.CutPrefix(path, channelsPath+"/"); ok {
+		path = channelsPath + "/{id}"
+		if _, sub, ok := strings.Cut(rest, "/"); ok {
+			path += "/" + sub
+		}
+	}
+	return method + " " + path
 }
 
 // CreateChannel creates a new notification channel.
 func (a *API) CreateChannel(ctx context.Context) (Channel, error) {
-	data, err := a.do(ctx, http.MethodPost, "/api/v2/notifications/channels", nil)
+	data, err := a.do(ctx, http.MethodPost, channelsPath, nil)
 	if err != nil {
 		return Channel{}, err
 	}
@@ -88,7 +110,7 @@ func (a *API) subscribe(ctx context.Context, method, channelID string, topics []
 	for i, t := range topics {
 		body[i] = topic{t}
 	}
-	p := "/api/v2/notifications/channels/" + url.PathEscape(channelID) + "/subscriptions?ignoreErrors=true"
+	p := channelsPath + "/" + url.PathEscape(channelID) + "/subscriptions?ignoreErrors=true"
 	data, err := a.do(ctx, method, p, body)
 	if err != nil {
 		return nil, err
@@ -203,17 +225,23 @@ func (a *API) once(ctx context.Context, method, path string, in []byte) ([]byte,
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	status := 0
+	if a.OnRequest != nil {
+		start := a.Clock.Now()
+		defer func() { a.OnRequest(Route(method, path), status, a.Clock.Now().Sub(start)) }()
+	}
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, fmt.Errorf("genesys: %s %s: reading response: %w", method, req.URL.Path, err)
 	}
-	if resp.StatusCode/100 != 2 {
-		e := DecodeError(resp.StatusCode, resp.Header.Get("Retry-After"), data, a.Clock.Now())
+	if status/100 != 2 {
+		e := DecodeError(status, resp.Header.Get("Retry-After"), data, a.Clock.Now())
 		if e.Status == http.StatusTooManyRequests {
 			a.Budget.Pause(e.RetryAfter)
 		}

@@ -75,3 +75,17 @@ func FuzzParseREST(f *testing.F) {
 		}
 	})
 }
+
+func TestRoute(t *testing.T) {
+	for _, c := range []struct{ method, path, want string }{
+		{"POST", "/api/v2/notifications/channels", "POST /api/v2/notifications/channels"},
+		{"PUT", "/api/v2/notifications/channels/streaming-0-x/subscriptions?ignoreErrors=true", "PUT /api/v2/notifications/channels/{id}/subscriptions"},
+		{"HEAD", "/api/v2/notifications/channels/streaming-0-x", "HEAD /api/v2/notifications/channels/{id}"},
+		{"GET", "/api/v2/users/presences/purecloud/bulk?id=a&id=b", "GET /api/v2/users/presences/purecloud/bulk"},
+		{"GET", "/api/v2/notifications/availabletopics?expand=transports", "GET /api/v2/notifications/availabletopics"},
+	} {
+		if got := Route(c.method, c.path); got != c.want {
+			t.Errorf("Route(%s, %s) = %q, want %q", c.method, c.path, got, c.want)
+		}
+	}
+}
