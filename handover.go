@@ -160,7 +160,7 @@ func (o *owner) readToEnd(l *live) error {
 		case <-l.done:
 			cancel()
 			<-done
-			return l.ended()
+			return l.err // the reader's: why is the owner's alone
 		case <-t.C():
 			if now := l.conn.Seen(); !now.Equal(last) {
 				last = now
