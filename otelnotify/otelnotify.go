@@ -174,7 +174,7 @@ func (in *instruments) topic(topic string) []metric.AddOption {
 	}
 	opts := []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
 		attribute.String("messaging.system", "genesys_cloud"),
-		attribute.String("messaging.destination.template", template(topic)),
+		attribute.String("messaging.destination.template", notify.TopicTemplate(topic)),
 	))}
 	if in.cached.Load() < maxTopics {
 		if _, loaded := in.topics.LoadOrStore(topic, opts); !loaded {
