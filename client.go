@@ -32,7 +32,8 @@ type Client struct {
 	gen    atomic.Uint64 // numbers connections
 	stats  counters
 
-	catalog *catalog // WithTopicCatalog; nil without it (catalog.go)
+	catalog *catalog         // WithTopicCatalog; nil without it (catalog.go)
+	reader  wire.StateReader // WithSnapshots: reads state after a Dropped; nil without it
 
 	dedupMu sync.Mutex
 	dedup   atomic.Pointer[dedup] // set while two connections may deliver one event
@@ -103,6 +104,10 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
 	c.catalog = newCatalog(cfg, c.api, c.log)
 	cfg.trace.attach(c)
+	if sr, ok := c.newProtocol(0).(wire.StateReader); ok && cfg.snapshots {
+		c.reader = sr
+		c.out.onDropped = c.resyncDropped
+	}
 	c.owners = []*owner{c.newOwner()}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	return c, nil
@@ -115,7 +120,8 @@ func (c *Client) newOwner() *owner {
 	return newOwner(c, &c.cfg, c.out, c.newProtocol(c.made), c.made)
 }
 
-// newProtocol returns the wire protocol for the owner numbered num.
+// newProtocol returns the wire protocol for the owner numbered num (from
+// 1), or for the client itself (0), which reads state after a Dropped.
 func (c *Client) newProtocol(num int) wire.Protocol {
 	if c.cfg.protocol != nil {
 		return c.cfg.protocol(num)

@@ -73,10 +73,11 @@ type Snapshot struct {
 	Taken time.Time // when the answer was read
 }
 
-// Resynced follows the snapshots read after one Connected: Topics got a
-// Snapshot, Skipped did not, because no REST reader exists for them or the
-// read failed (Err says why; nil if every skipped topic simply has no
-// reader).
+// Resynced follows the snapshots read after one Connected, or after one
+// Dropped: Topics got a Snapshot, Skipped did not, because no REST reader
+// exists for them or the read failed (Err says why; nil if every skipped
+// topic simply has no reader). ChannelID names the channel that
+// connected; it is empty after a Dropped, whose topics may span channels.
 type Resynced struct {
 	ChannelID string
 	Topics    []string

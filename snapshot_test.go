@@ -259,3 +259,63 @@ func TestTopicAddedWhileConnectedGetsASnapshot(t *testing.T) {
 		t.Fatalf("presence of the added topic = %+v, %v", p, ok)
 	}
 }
+
+// A Dropped is a gap too: the state of the topics whose notifications the
+// stalled consumer lost is read again after it, so a mirror of the stream
+// equals the server's state once the Resynced of the last Dropped has
+// arrived.
+func TestSnapshotsRepairStateAfterDropped(t *testing.T) {
+	const users, queues, changes = 1000, 100, 3
+	o := newOrg(users, queues)
+	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1})
+	o.change(srv, 0)
+	h := startSubscribed(t, genesysProtocol, srv, o.topics(), notify.WithSnapshots(), notify.WithEventBuffer(16))
+	m := notify.NewMirror()
+	for connected := 0; connected < 3; { // the set spans three channels
+		switch ev := h.next().(type) {
+		case notify.Connected:
+			connected++
+		default:
+			m.Apply(ev)
+		}
+	}
+	for resynced := 0; resynced < 3; resynced++ {
+		awaitResynced(h, m)
+	}
+	before := srv.Stats()
+	// The consumer stalls while every user's and queue's state changes.
+	for n := 1; n <= changes; n++ {
+		o.change(srv, n)
+	}
+	published := changes * (2*users + queues)
+	read, dropped, runs, resyncs := 0, 0, 0, 0
+	for read+dropped < published || resyncs < runs {
+		switch ev := h.next().(type) {
+		case notify.Notification:
+			read++
+			m.Apply(ev)
+		case notify.Dropped:
+			dropped += ev.Count
+			runs++
+		case notify.Resynced:
+			if ev.ChannelID != "" || ev.Err != nil {
+				t.Fatalf("Resynced = %+v, want one after a Dropped", ev)
+			}
+			resyncs++
+		case notify.Snapshot:
+			m.Apply(ev)
+		default:
+			t.Fatalf("unexpected %T %+v", ev, ev)
+		}
+	}
+	if dropped == 0 {
+		t.Fatal("nothing was dropped")
+	}
+	if d := o.diff(srv, m); len(d) > 0 {
+		t.Fatalf("the mirror differs in %d places after the last Resynced, such as %v", len(d), d[:min(3, len(d))])
+	}
+	after := srv.Stats()
+	reads := after.PresenceReads + after.UserReads + after.ObservationQueries -
+		before.PresenceReads - before.UserReads - before.ObservationQueries
+	t.Logf("%d notifications read, %d dropped in %d runs; %d REST reads for their resyncs", read, dropped, runs, reads)
+}
