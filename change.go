@@ -176,7 +176,7 @@ func (o *owner) renewal() {
 	o.chg.phase = changeRenewing
 	topics := o.held.sorted()
 	o.task(func() {
-		rej, err := l.conn.Renew(l.ctx, topics)
+		rej, err := l.conn.Renew(l.ctx)
 		o.report(changeResult{l: l, topics: topics, rejected: rej, err: err})
 	})
 }

@@ -34,6 +34,7 @@ type Client struct {
 
 	catalog *catalog         // WithTopicCatalog; nil without it (catalog.go)
 	reader  wire.StateReader // WithSnapshots: reads state after a Dropped; nil without it
+	grammar wire.Grammar     // the protocol's topic grammar
 
 	dedupMu sync.Mutex
 	dedup   atomic.Pointer[dedup] // set while two connections may deliver one event
@@ -100,6 +101,10 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 		stops:  map[*owner]context.CancelFunc{},
 		kick:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
+	}
+	c.grammar = genesys.Grammar
+	if cfg.tokenFrameURL != "" {
+		c.grammar = tokenframe.Grammar
 	}
 	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
 	c.catalog = newCatalog(cfg, c.api, c.log)

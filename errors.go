@@ -24,7 +24,7 @@ var (
 	ErrRejected = errors.New("notify: topic rejected")
 	// ErrInvalidTopic means a topic name is empty or malformed, or, with
 	// WithTopicCatalog, that the server's topic catalog refuses it.
-	ErrInvalidTopic = errors.New("notify: invalid topic")
+	ErrInvalidTopic = wire.ErrInvalidTopic
 	// ErrTooManyTopics means the set would exceed MaxTopics.
 	ErrTooManyTopics = errors.New("notify: too many topics")
 	// ErrInsecureURL means the client refused a URL: plain http:// or ws://

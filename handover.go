@@ -138,7 +138,11 @@ func (o *owner) drained(d drained) {
 		o.letGo(nil)
 		return
 	}
-	o.letGo(d.l.conn.Session())
+	var left wire.Session
+	if s, ok := d.l.conn.(wire.OnSession); ok {
+		left = s.Session()
+	}
+	o.letGo(left)
 }
 
 // readToEnd waits until l has read everything its server sent before now.

@@ -367,7 +367,7 @@ func (o *owner) heartbeat() {
 		o.task(func() {
 			ctx, cancel := context.WithTimeout(l.ctx, hb/2)
 			defer cancel()
-			if err := l.conn.Ping(ctx); err != nil {
+			if err := l.conn.Drain(ctx); err != nil {
 				o.log.Debug("notify: ping failed", "channel", l.conn.ID(), "gen", l.gen, "err", err)
 			}
 		})

@@ -65,11 +65,9 @@ type stubConn struct {
 func newStubConn(id string) *stubConn { return &stubConn{id: id, closed: make(chan struct{})} }
 
 func (c *stubConn) ID() string                      { return c.id }
-func (c *stubConn) Session() wire.Session           { return nil }
 func (c *stubConn) Seen() time.Time                 { return time.Time{} }
 func (c *stubConn) RenewAt() time.Time              { return time.Time{} }
 func (c *stubConn) Leave()                          { c.Close() }
-func (c *stubConn) Ping(ctx context.Context) error  { return c.park(ctx) }
 func (c *stubConn) Drain(ctx context.Context) error { return c.park(ctx) }
 func (c *stubConn) Close() {
 	select {
@@ -85,7 +83,7 @@ func (c *stubConn) Next() (wire.Frame, error) {
 func (c *stubConn) Change(ctx context.Context, _, _, _ []string) ([]wire.Rejection, error) {
 	return nil, c.park(ctx)
 }
-func (c *stubConn) Renew(ctx context.Context, _ []string) ([]wire.Rejection, error) {
+func (c *stubConn) Renew(ctx context.Context) ([]wire.Rejection, error) {
 	return nil, c.park(ctx)
 }
 func (c *stubConn) park(ctx context.Context) error {

@@ -271,16 +271,16 @@ func TestSnapshotsRepairStateAfterDropped(t *testing.T) {
 	o.change(srv, 0)
 	h := startSubscribed(t, genesysProtocol, srv, o.topics(), notify.WithSnapshots(), notify.WithEventBuffer(16))
 	m := notify.NewMirror()
-	for connected := 0; connected < 3; { // the set spans three channels
+	// The set spans three channels, each read after its Connected.
+	for connected, resynced := 0, 0; connected < 3 || resynced < 3; {
 		switch ev := h.next().(type) {
 		case notify.Connected:
 			connected++
+		case notify.Resynced:
+			resynced++
 		default:
 			m.Apply(ev)
 		}
-	}
-	for resynced := 0; resynced < 3; resynced++ {
-		awaitResynced(h, m)
 	}
 	before := srv.Stats()
 	// The consumer stalls while every user's and queue's state changes.

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
+
+	"github.com/gcnotify/notify/internal/genesys"
 )
 
 // Topics returns the desired topic set, sorted. While connected it equals
@@ -54,7 +54,7 @@ func (c *Client) change(ctx context.Context, add, remove []string) error {
 		return err
 	}
 	for _, t := range slices.Concat(add, remove) {
-		if err := c.checkTopic(t); err != nil {
+		if err := c.grammar.Check(t); err != nil {
 			return err
 		}
 	}
@@ -182,52 +182,14 @@ func (b *inbox) close() []*request {
 // channels per user or OAuth client; one channel is kept free so that a
 // handover can always open a new one. WithMaxChannels lowers them.
 const (
-	TopicsPerChannel = 1000
+	TopicsPerChannel = genesys.TopicsPerChannel
 	MaxChannels      = 19
 	MaxTopics        = MaxChannels * TopicsPerChannel
 )
 
-// maxTopicLen bounds a topic name; Genesys ids are far shorter.
-const maxTopicLen = 1024
-
 // maxOwners is how many channels the set may spread over: all but the
 // spare one, which carries handovers.
 func (c *Client) maxOwners() int { return max(c.cfg.maxChannels-1, 1) }
-
-// weight is how many topics t counts as toward the limits: the combined
-// form "v2.users.{id}?presence&routingStatus" names one per suffix.
-func weight(t string) int {
-	_, combined, ok := strings.Cut(t, "?")
-	if !ok {
-		return 1
-	}
-	return 1 + strings.Count(combined, "&")
-}
-
-// checkTopic checks t against the grammar of the client's protocol.
-func (c *Client) checkTopic(t string) error {
-	bad := func(rule string) error { return fmt.Errorf("%w: %q: %s", ErrInvalidTopic, t, rule) }
-	if t == "" || len(t) > maxTopicLen || !utf8.ValidString(t) {
-		return bad(fmt.Sprintf("a topic is 1 to %d bytes of UTF-8", maxTopicLen))
-	}
-	if strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return bad("a topic has no spaces or control characters")
-	}
-	if c.cfg.tokenFrameURL != "" {
-		if !strings.HasPrefix(t, "/") || slices.Contains(strings.Split(t[1:], "/"), "") || strings.ContainsAny(t, "?&") {
-			return bad(`token-frame topics are paths of non-empty segments, such as "/users/{id}/presence"`)
-		}
-		return nil
-	}
-	name, combined, isCombined := strings.Cut(t, "?")
-	if !strings.HasPrefix(name, "v2.") || slices.Contains(strings.Split(name, "."), "") || strings.Contains(name, "&") {
-		return bad(`Genesys topics are "v2." and non-empty dot-separated segments, such as "v2.users.{id}.presence"`)
-	}
-	if isCombined && (slices.Contains(strings.Split(combined, "&"), "") || strings.ContainsAny(combined, ".?")) {
-		return bad(`a combined topic ends in "?" and non-empty names joined by "&", such as "?presence&routingStatus"`)
-	}
-	return nil
-}
 
 // route spreads a change over the owners: removals where the topics are,
 // additions into the first owners with room, and new owners as needed.
@@ -295,13 +257,13 @@ func (c *Client) fresh(add, remove []string) ([]string, []string, error) {
 		if !seen[t] && c.where[t] == nil {
 			seen[t] = true
 			adds = append(adds, t)
-			grow += weight(t)
+			grow += c.grammar.Weight(t)
 		}
 	}
 	remove = slices.Compact(slices.Sorted(slices.Values(remove)))
 	for _, t := range remove {
 		if c.where[t] != nil {
-			total -= weight(t)
+			total -= c.grammar.Weight(t)
 		}
 	}
 	if limit := c.maxOwners() * TopicsPerChannel; total+grow > limit {
@@ -329,12 +291,12 @@ func (c *Client) place(adds, remove []string) (placement, error) {
 	}
 	for _, t := range remove {
 		if o := c.where[t]; o != nil && o != c.retiring {
-			room[slices.Index(c.owners, o)] += weight(t)
+			room[slices.Index(c.owners, o)] += c.grammar.Weight(t)
 		}
 	}
 	p := placement{index: make([]int, len(adds))}
 	for j, t := range adds {
-		i := slices.IndexFunc(room, func(r int) bool { return r >= weight(t) })
+		i := slices.IndexFunc(room, func(r int) bool { return r >= c.grammar.Weight(t) })
 		if i < 0 {
 			if len(room) == c.maxOwners() {
 				return p, fmt.Errorf("%w: no channel has room for %q", ErrTooManyTopics, t)
@@ -342,7 +304,7 @@ func (c *Client) place(adds, remove []string) (placement, error) {
 			room = append(room, TopicsPerChannel)
 			i = len(room) - 1
 		}
-		room[i] -= weight(t)
+		room[i] -= c.grammar.Weight(t)
 		p.index[j] = i
 	}
 	p.owners = len(room)
@@ -360,7 +322,7 @@ func (c *Client) unrouteLocked(o *owner, topics []string) {
 	for _, t := range topics {
 		if c.where[t] == o {
 			delete(c.where, t)
-			c.load[o] -= weight(t)
+			c.load[o] -= c.grammar.Weight(t)
 		}
 	}
 }
@@ -376,7 +338,7 @@ func (c *Client) rerouteLocked(o *owner, topics []string) {
 	for _, t := range topics {
 		if c.where[t] == nil {
 			c.where[t] = o
-			c.load[o] += weight(t)
+			c.load[o] += c.grammar.Weight(t)
 		}
 	}
 }

@@ -149,6 +149,7 @@ type conn struct {
 	p     *Protocol
 	ch    *channel
 	dec   Decoder      // knows the subscribed topics
+	held  []string     // the set the server holds; the owner's tasks, one at a time
 	pings atomic.Int64 // pings sent
 	pongs atomic.Int64 // pongs read
 	pong  chan struct{}
@@ -156,6 +157,7 @@ type conn struct {
 
 func (c *conn) ID() string { return c.ch.ID }
 
+// Session is the channel, which a handover may leave to the next one.
 func (c *conn) Session() wire.Session { return c.ch }
 
 // RenewAt leaves the renewal margin before the channel expires, or half
@@ -209,8 +211,8 @@ func (c *conn) Next() (wire.Frame, error) {
 	}}, nil
 }
 
-// Ping writes a ping frame; the server answers with a pong frame.
-func (c *conn) Ping(ctx context.Context) error {
+// ping writes a ping frame; the server answers with a pong frame.
+func (c *conn) ping(ctx context.Context) error {
 	c.pings.Add(1)
 	return c.Conn.Write(ctx, websocket.MessageText, Ping)
 }
@@ -218,7 +220,7 @@ func (c *conn) Ping(ctx context.Context) error {
 // Drain sends a ping and waits for the pongs of every ping so far: the
 // server answers in order, so every frame it wrote before has been read.
 func (c *conn) Drain(ctx context.Context) error {
-	if err := c.Ping(ctx); err != nil {
+	if err := c.ping(ctx); err != nil {
 		return err
 	}
 	for c.pongs.Load() < c.pings.Load() {
@@ -253,6 +255,7 @@ func (c *conn) Change(ctx context.Context, all, added, _ []string) ([]wire.Rejec
 		return nil, err
 	}
 	c.dec.Intern(all)
+	c.held = without(all, rej)
 	return rej, nil
 }
 
@@ -275,6 +278,7 @@ func (c *conn) replay(ctx context.Context, all []string) ([]wire.Rejection, erro
 		return nil, err
 	}
 	c.dec.Intern(all)
+	c.held = without(all, rej)
 	return rej, nil
 }
 
@@ -295,6 +299,13 @@ func (c *conn) narrow(ctx context.Context, topics []string) ([]wire.Rejection, e
 	}
 	second, err := c.narrow(ctx, topics[half:])
 	return append(first, second...), err
+}
+
+// without returns topics less the rejected ones.
+func without(topics []string, rej []wire.Rejection) []string {
+	return slices.DeleteFunc(slices.Clone(topics), func(t string) bool {
+		return slices.ContainsFunc(rej, func(r wire.Rejection) bool { return r.Topic == t })
+	})
 }
 
 // badRequest reports whether err is the server refusing a request as a
@@ -328,6 +339,6 @@ func (c *conn) subscribe(ctx context.Context, send func(context.Context, string,
 }
 
 // Renew subscribes the set again, which extends the channel.
-func (c *conn) Renew(ctx context.Context, all []string) ([]wire.Rejection, error) {
-	return c.Change(ctx, all, nil, nil)
+func (c *conn) Renew(ctx context.Context) ([]wire.Rejection, error) {
+	return c.Change(ctx, c.held, nil, nil)
 }

@@ -228,9 +228,6 @@ func (c *conn) redact(s string) string {
 // is the endpoint and the shard's number.
 func (c *conn) ID() string { return c.p.id }
 
-// Session is nil: nothing outlives a socket.
-func (c *conn) Session() wire.Session { return nil }
-
 func (c *conn) Next() (wire.Frame, error) {
 	if len(c.events) > 0 {
 		ev := c.events[0]
@@ -340,7 +337,7 @@ func (c *conn) RenewAt() time.Time {
 // Renew presents a newer token on the open socket: no reconnect, no gap,
 // and the subscriptions stay as they are. It waits for the answer at most
 // the heartbeat timeout.
-func (c *conn) Renew(ctx context.Context, _ []string) ([]wire.Rejection, error) {
+func (c *conn) Renew(ctx context.Context) ([]wire.Rejection, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.p.cfg.Heartbeat)
 	defer cancel()
 	cur := c.token.Load()
@@ -367,10 +364,7 @@ func (c *conn) Renew(ctx context.Context, _ []string) ([]wire.Rejection, error) 
 	return nil, nil
 }
 
-// Ping sends a WebSocket ping and waits for its pong, which touches the
-// socket, until ctx ends or the socket closes.
-func (c *conn) Ping(ctx context.Context) error { return c.Conn.Ping(ctx) }
-
-// Drain relies on the server answering a ping after every frame it sent
-// before it.
+// Drain sends a WebSocket ping and waits for its pong, which touches the
+// socket, until ctx ends or the socket closes. The server answers a ping
+// after every frame it sent before it.
 func (c *conn) Drain(ctx context.Context) error { return c.Conn.Ping(ctx) }

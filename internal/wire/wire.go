@@ -40,6 +40,12 @@ type Session interface {
 	SessionID() string
 }
 
+// OnSession is implemented by the connections of a protocol with
+// sessions: the session a connection is on.
+type OnSession interface {
+	Session() Session
+}
+
 // StateReader is implemented by a protocol that can read the state of
 // topics over REST, for snapshots after a gap.
 type StateReader interface {
@@ -57,30 +63,27 @@ type Conn interface {
 	// ID names the connection: the channel id, or for a protocol without
 	// channels the endpoint and the shard.
 	ID() string
-	// Session is the session the connection is on; nil for a protocol
-	// without sessions.
-	Session() Session
 	// Next returns the next frame. It returns an error, classified, once
 	// the connection has ended or Close was called.
 	Next() (Frame, error)
 	// Seen is when the connection last showed a sign of life: any frame,
 	// or the answer to a ping.
 	Seen() time.Time
-	// Ping asks the server for a sign of life, which shows in Seen. It
-	// may wait for the answer until ctx ends, so the engine runs it apart
-	// from its loop.
-	Ping(ctx context.Context) error
-	// Drain returns once every frame the server sent before the call has
-	// been returned by Next, or ctx ends.
+	// Drain asks the server for a sign of life, which shows in Seen, and
+	// returns once every frame the server sent before the call has been
+	// returned by Next, or ctx ends.
 	Drain(ctx context.Context) error
 	// Change makes the server's set all, where added and removed are the
 	// difference from the set it holds, and returns the refused topics.
+	// If the server refuses the change as a whole, only added may be
+	// narrowed down: the topics it held stay subscribed.
 	Change(ctx context.Context, all, added, removed []string) ([]Rejection, error)
 	// RenewAt is when Renew must be called to keep the connection from
 	// expiring; zero if never.
 	RenewAt() time.Time
-	// Renew keeps the connection from expiring.
-	Renew(ctx context.Context, all []string) ([]Rejection, error)
+	// Renew keeps the connection from expiring, and returns the topics
+	// the server now refuses.
+	Renew(ctx context.Context) ([]Rejection, error)
 	// Leave ends the connection with a close handshake, so the server
 	// knows it ended when Leave returns; Next then returns an error.
 	Leave()
