@@ -14,6 +14,7 @@ import (
 // the next one.
 type changes struct {
 	phase   changePhase
+	on      *live      // the connection the change or renewal out was sent on
 	waiting []*request // in the set, not yet sent
 	sending []*request // in the change out
 	wait    *retryPolicy
@@ -40,7 +41,7 @@ func (ch *changes) answerAll(err error) {
 		r.answer(err)
 	}
 	ch.sending, ch.waiting = nil, nil
-	ch.phase = changeIdle
+	ch.phase, ch.on = changeIdle, nil
 	ch.retry.Reset(never)
 }
 
@@ -155,7 +156,7 @@ func (o *owner) send() {
 	slices.Sort(added)
 	slices.Sort(removed)
 	o.chg.sending, o.chg.waiting = o.chg.waiting, nil
-	o.chg.phase = changeSending
+	o.chg.phase, o.chg.on = changeSending, l
 	topics := o.want.sorted()
 	o.task(func() {
 		rej, err := l.conn.Change(l.ctx, topics, added, removed)
@@ -173,7 +174,7 @@ func (o *owner) renewal() {
 		o.renew.Reset(o.cfg.heartbeat / 2)
 		return
 	}
-	o.chg.phase = changeRenewing
+	o.chg.phase, o.chg.on = changeRenewing, l
 	topics := o.held.sorted()
 	o.task(func() {
 		rej, err := l.conn.Renew(l.ctx)
@@ -181,10 +182,14 @@ func (o *owner) renewal() {
 	})
 }
 
-// changed takes the answer to a change or a renewal.
+// changed takes the answer to a change or a renewal. One sent on a
+// connection since lost was settled then.
 func (o *owner) changed(r changeResult) error {
+	if r.l != o.chg.on {
+		return nil
+	}
 	renewal := o.chg.phase == changeRenewing
-	o.chg.phase = changeIdle
+	o.chg.phase, o.chg.on = changeIdle, nil
 	switch {
 	case r.l != o.cur: // answered on a connection since replaced
 		o.chg.requeue()

@@ -51,8 +51,10 @@ func (h *stubHost) failed(error, time.Time)              {}
 func (h *stubHost) reconnected()                         {}
 func (h *stubHost) invalidateToken()                     { h.invalid++ }
 func (h *stubHost) logger() *slog.Logger                 { return slog.New(slog.DiscardHandler) }
-func (h *stubHost) Dial(context.Context, []string, wire.Class, wire.Session) (wire.Conn, []wire.Rejection, error) {
-	return nil, nil, errors.New("stub: dials are answered by the test")
+// Dial parks: the test answers dials by calling dialed.
+func (h *stubHost) Dial(ctx context.Context, _ []string, _ wire.Class, _ wire.Session) (wire.Conn, []wire.Rejection, error) {
+	<-ctx.Done()
+	return nil, nil, ctx.Err()
 }
 
 // stubConn is a connection whose calls park until it is closed or their
@@ -296,6 +298,22 @@ func TestOwnerTransitions(t *testing.T) {
 				return r.o.changed(changeResult{l: r.o.cur, err: httpErr(http.StatusBadRequest)})
 			},
 			phase: phaseServing, chg: changeIdle,
+		},
+		{
+			name: "dialing again + the answer to a change on the lost connection -> ignored",
+			setup: func(r *rig) {
+				r.serving("ch1")
+				req := newRequest(requestChange)
+				req.add = []string{"c"}
+				r.o.serve([]*request{req})
+				_ = r.lose(errors.New("EOF"))
+				r.o.deadline(r.ctx) // dial again
+				_ = r.dialOK("ch2") // the set changed: a change is out on ch2
+				r.events()
+			},
+			// The lost connection's change reports, ended by the loss.
+			event: func(r *rig) error { return r.o.changed((<-r.o.results).(changeResult)) },
+			phase: phaseAnnouncing, chg: changeSending,
 		},
 		{
 			name: "serving + change gone (404) -> connection ended, change idle",
