@@ -51,6 +51,7 @@ func (h *stubHost) failed(error, time.Time)              {}
 func (h *stubHost) reconnected()                         {}
 func (h *stubHost) invalidateToken()                     { h.invalid++ }
 func (h *stubHost) logger() *slog.Logger                 { return slog.New(slog.DiscardHandler) }
+
 // Dial parks: the test answers dials by calling dialed.
 func (h *stubHost) Dial(ctx context.Context, _ []string, _ wire.Class, _ wire.Session) (wire.Conn, []wire.Rejection, error) {
 	<-ctx.Done()
