@@ -710,7 +710,7 @@ func (o *owner) heartbeat() {
 		})
 		o.watch.Reset(hb / 2)
 	default:
-		l.end(fmt.Errorf("%w: nothing for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
+		l.end(fmt.Errorf("%w for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
 	}
 }
 
