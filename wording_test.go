@@ -30,7 +30,7 @@ func TestDisconnectedSaysWhatHappened(t *testing.T) {
 			want  string
 			is    func(error) bool
 		}{
-			{"drop", srv.DropAll, "notify: connection lost: the server closed it without a close frame; ",
+			{"drop", srv.DropAll, "notify: connection lost: the server closed it; ",
 				func(err error) bool { return errors.Is(err, io.EOF) }},
 			{"close", func() { srv.CloseAll(websocket.StatusGoingAway, "") },
 				"notify: connection lost: the server closed it with status 1001 (going away); ",

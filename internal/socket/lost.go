@@ -15,7 +15,7 @@ import (
 // "channel streaming-0-…"), for a person: what happened in plain words
 // first, then where and the transport's detail:
 //
-//	notify: connection lost: the server closed it without a close frame; channel streaming-0-…: failed to get reader: failed to read frame header: EOF
+//	notify: connection lost: the server closed it; channel streaming-0-…: failed to get reader: failed to read frame header: EOF
 //
 // The result wraps err, so errors.Is and errors.As match what they
 // matched before.
@@ -45,7 +45,7 @@ func why(err error) string {
 	case errors.Is(err, net.ErrClosed), errors.Is(err, context.Canceled):
 		return "this client closed it"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the server closed it without a close frame"
+		return "the server closed it"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "no answer in time"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):

@@ -77,7 +77,7 @@ func TestLostWording(t *testing.T) {
 		is   func(error) bool
 	}{
 		{"EOF", func(c *websocket.Conn, _ *net.TCPConn) { c.CloseNow() },
-			"the server closed it without a close frame",
+			"the server closed it",
 			func(err error) bool { return errors.Is(err, io.EOF) }},
 		{"close 1000", closeWith(websocket.StatusNormalClosure, ""),
 			"the server closed it with status 1000 (normal closure)",
