@@ -28,7 +28,7 @@ while it is down; users cannot be named then. Ctrl-C stops it.
 	demoMode.start = func(ctx context.Context) (*notify.Client, []agent, func(), error) {
 		srv := demo.NewServer()
 		d := newDemo(srv)
-		stop := demo.Start(ctx, srv, demo.Demo{Tick: demoTick, Step: d.step(dropEach(*dropEvery, demoTick))})
+		stop := demo.Start(ctx, srv, demo.Demo{Tick: demoTick, Step: d.step, DropEvery: *dropEvery, Away: d.away})
 		c, err := demoClient(srv)
 		return c, demoAgents, stop, err
 	}
@@ -37,15 +37,6 @@ while it is down; users cannot be named then. Ctrl-C stops it.
 // demoClient returns the client of demo mode, for srv.
 func demoClient(srv *notifytest.Server) (*notify.Client, error) {
 	return demo.Client(srv, notify.WithSnapshots())
-}
-
-// dropEach returns after how many ticks the demo drops the connection, to
-// drop it about every dropEvery; 0 never.
-func dropEach(dropEvery, tick time.Duration) int {
-	if dropEvery == 0 {
-		return 0
-	}
-	return max(1, int((dropEvery+tick/2)/tick))
 }
 
 // The demo's agents.
@@ -79,21 +70,17 @@ func newDemo(srv *notifytest.Server) *demoOrg {
 	return &demoOrg{srv: srv}
 }
 
-// step returns the demo's Step: each call changes one agent, and every
-// dropEach-th call (0: never) drops every socket instead and then changes
-// two agents while no socket is open, changes that the client learns only
-// from its snapshots.
-func (d *demoOrg) step(dropEach int) func(n int) {
-	return func(n int) {
-		if dropEach > 0 && n%dropEach == dropEach-1 {
-			d.srv.DropAll()
-			i := rand.IntN(len(demoAgents))
-			d.change(demoAgents[i].ID)
-			d.change(demoAgents[(i+1)%len(demoAgents)].ID)
-			return
-		}
-		d.change(demoAgents[rand.IntN(len(demoAgents))].ID)
-	}
+// step is the demo's Step: it changes one agent.
+func (d *demoOrg) step(int) {
+	d.change(demoAgents[rand.IntN(len(demoAgents))].ID)
+}
+
+// away changes two agents while no socket is open, changes that the
+// client learns only from its snapshots.
+func (d *demoOrg) away() {
+	i := rand.IntN(len(demoAgents))
+	d.change(demoAgents[i].ID)
+	d.change(demoAgents[(i+1)%len(demoAgents)].ID)
 }
 
 // change moves user id to another routing status, if it is on queue and

@@ -28,7 +28,7 @@ counts while it is down; queues cannot be named then. Ctrl-C stops it.
 	demoMode.start = func(ctx context.Context) (*notify.Client, []queue, func(), error) {
 		srv := demo.NewServer()
 		d := newDemo(srv)
-		stop := demo.Start(ctx, srv, demo.Demo{Tick: demoTick, Step: d.step(dropEach(*dropEvery, demoTick))})
+		stop := demo.Start(ctx, srv, demo.Demo{Tick: demoTick, Step: d.step, DropEvery: *dropEvery, Away: d.away})
 		c, err := demoClient(srv)
 		return c, demoQueues, stop, err
 	}
@@ -37,15 +37,6 @@ counts while it is down; queues cannot be named then. Ctrl-C stops it.
 // demoClient returns the client of demo mode, for srv.
 func demoClient(srv *notifytest.Server) (*notify.Client, error) {
 	return demo.Client(srv, notify.WithSnapshots())
-}
-
-// dropEach returns after how many ticks the demo drops the connection, to
-// drop it about every dropEvery; 0 never.
-func dropEach(dropEvery, tick time.Duration) int {
-	if dropEvery == 0 {
-		return 0
-	}
-	return max(1, int((dropEvery+tick/2)/tick))
 }
 
 // The demo's queues.
@@ -80,26 +71,22 @@ func newDemo(srv *notifytest.Server) *demoOrg {
 	return &demoOrg{srv: srv}
 }
 
-// step returns the demo's Step: each call changes a queue, and every
-// dropEach-th call (0: never) drops every socket instead and then changes
-// two queues while no socket is open, changes that the client learns only
-// from its snapshots. Now and then it publishes a 30-minute aggregate,
-// which shares the topic and changes no count.
-func (d *demoOrg) step(dropEach int) func(n int) {
-	return func(n int) {
-		if dropEach > 0 && n%dropEach == dropEach-1 {
-			d.srv.DropAll()
-			i := rand.IntN(len(demoQueues))
-			d.change(demoQueues[i].ID)
-			d.change(demoQueues[(i+1)%len(demoQueues)].ID)
-			return
-		}
-		q := demoQueues[rand.IntN(len(demoQueues))].ID
-		d.change(q)
-		if n%7 == 0 {
-			d.aggregate(q, n)
-		}
+// step is the demo's Step: it changes a queue, and now and then publishes
+// a 30-minute aggregate, which shares the topic and changes no count.
+func (d *demoOrg) step(n int) {
+	q := demoQueues[rand.IntN(len(demoQueues))].ID
+	d.change(q)
+	if n%7 == 0 {
+		d.aggregate(q, n)
 	}
+}
+
+// away changes two queues while no socket is open, changes that the
+// client learns only from its snapshots.
+func (d *demoOrg) away() {
+	i := rand.IntN(len(demoQueues))
+	d.change(demoQueues[i].ID)
+	d.change(demoQueues[(i+1)%len(demoQueues)].ID)
 }
 
 // change makes a conversation of queue id arrive, be answered by an idle

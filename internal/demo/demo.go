@@ -20,7 +20,7 @@ import (
 )
 
 // A Demo is what a Server plays: Step publishes a change every Tick, and
-// every DropEvery all the sockets are dropped.
+// every DropEvery all the sockets are dropped and Away is called.
 type Demo struct {
 	// Tick is how often Step is called. Default (when zero) 250ms.
 	Tick time.Duration
@@ -33,6 +33,11 @@ type Demo struct {
 	// DropEvery is how often every open socket is dropped abruptly, as
 	// Server.DropAll does. Zero: never.
 	DropEvery time.Duration
+
+	// Away changes the state right after a drop, while no socket is open,
+	// so that a client learns of it only by reading the state again. It
+	// is called on the demo's goroutine, as Step is. Nil: nothing.
+	Away func()
 }
 
 // NewServer says on stderr that the program runs in demo mode and returns
@@ -85,6 +90,9 @@ func run(ctx context.Context, srv *notifytest.Server, d Demo) {
 			return
 		case <-drop:
 			srv.DropAll()
+			if d.Away != nil {
+				d.Away()
+			}
 		case <-tick.C:
 			if d.Step != nil {
 				d.Step(n)

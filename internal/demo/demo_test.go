@@ -43,16 +43,23 @@ func client(t *testing.T, srv *notifytest.Server) *notify.Client {
 }
 
 // A demo calls Step every Tick, in order, and drops every socket every
-// DropEvery; stop ends it, waits for its last Step and closes the server.
+// DropEvery, then calls Away; stop ends it, waits for its last Step and
+// closes the server.
 func TestStartStepsDropsAndStops(t *testing.T) {
 	srv := notifytest.NewServer(notifytest.Config{})
 	c := client(t, srv)
 	var stopped atomic.Bool
+	away := make(chan struct{}, 1)
 	stop := demo.Start(t.Context(), srv, demo.Demo{Tick: time.Millisecond, DropEvery: 50 * time.Millisecond, Step: func(n int) {
 		if stopped.Load() {
 			t.Error("Step called after stop returned")
 		}
 		srv.Publish(topic, map[string]int{"n": n})
+	}, Away: func() {
+		select {
+		case away <- struct{}{}:
+		default:
+		}
 	}})
 	last := -1
 	for ev := range c.Events() {
@@ -67,6 +74,11 @@ func TestStartStepsDropsAndStops(t *testing.T) {
 	}
 	if last < 0 {
 		t.Fatal("dropped before any step")
+	}
+	select {
+	case <-away:
+	case <-t.Context().Done():
+		t.Fatal("Away not called after the drop")
 	}
 	stop()
 	stopped.Store(true)
