@@ -9,45 +9,64 @@
 // and reports the gap with Connected{Gap: true}: Genesys keeps no events
 // for a closed socket, so a service backfills over REST when it sees one.
 //
-// A complete program:
+// A complete program, the quick start of the README, prints a user's
+// presence as it changes:
 //
-//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-//	defer stop()
+//	package main
 //
-//	ts := notify.ClientCredentials(ctx, "mypurecloud.ie", clientID, clientSecret)
-//	c, err := notify.New(ts, notify.WithEnvironment("mypurecloud.ie"))
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	defer c.Close()
-//	if err := c.Subscribe(ctx, "v2.users."+userID+".presence"); err != nil {
-//		log.Fatal(err)
-//	}
-//	go func() {
-//		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-//			log.Print(err)
+//	import (
+//		"context"
+//		"errors"
+//		"fmt"
+//		"log"
+//		"os"
+//		"os/signal"
+//
+//		"github.com/gcnotify/notify"
+//	)
+//
+//	func main() {
+//		if len(os.Args) != 2 {
+//			log.Fatal("usage: presence USER-ID")
 //		}
-//	}()
-//	for ev := range c.Events() {
-//		switch ev := ev.(type) {
-//		case notify.Notification:
-//			type presence struct {
-//				PresenceDefinition struct{ SystemPresence string }
+//		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+//		defer stop()
+//
+//		id, secret := os.Getenv("GENESYS_CLIENT_ID"), os.Getenv("GENESYS_CLIENT_SECRET")
+//		ts := notify.ClientCredentials(ctx, "mypurecloud.ie", id, secret)
+//		c, err := notify.New(ts) // the environment comes with ts
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		defer c.Close()
+//		if err := c.Subscribe(ctx, notify.UserPresenceTopic(os.Args[1])); err != nil {
+//			log.Fatal(err)
+//		}
+//
+//		// Run connects and stays connected until ctx ends or it cannot go on;
+//		// its error says why.
+//		runErr := make(chan error, 1)
+//		go func() { runErr <- c.Run(ctx) }()
+//
+//		for ev := range c.Events() { // closed when Run returns
+//			switch ev := ev.(type) {
+//			case notify.Notification:
+//				p, err := notify.Decode[notify.UserPresence](ev)
+//				if err != nil {
+//					log.Print(err)
+//					continue
+//				}
+//				fmt.Println(ev.Topic, p.PresenceDefinition.SystemPresence)
+//			case notify.Connected:
+//				fmt.Println("connected; events missed before:", ev.Gap)
+//			case notify.Disconnected:
+//				fmt.Println("disconnected:", ev.Err, "- retrying in", ev.RetryIn)
+//			case notify.Rejected:
+//				fmt.Println("refused:", ev.Topic, ev.Reason, ev.MissingPermissions)
 //			}
-//			p, err := notify.Decode[presence](ev)
-//			if err != nil {
-//				log.Print(err)
-//				continue
-//			}
-//			fmt.Println(ev.Topic, p.PresenceDefinition.SystemPresence)
-//		case notify.Connected:
-//			if ev.Gap {
-//				// Events may have been missed: refresh state over REST.
-//			}
-//		case notify.Rejected:
-//			log.Printf("no permission for %s: %v", ev.Topic, ev.MissingPermissions)
-//		case notify.Dropped:
-//			log.Printf("consumer too slow: %d events dropped", ev.Count)
+//		}
+//		if err := <-runErr; !errors.Is(err, context.Canceled) {
+//			log.Fatal(err) // such as an error matching notify.ErrUnauthorized
 //		}
 //	}
 //

@@ -31,7 +31,7 @@ var (
 	// off loopback, or a stream host that the configuration does not name.
 	ErrInsecureURL = wire.ErrInsecureURL
 	// ErrHeartbeatTimeout means the socket stayed silent, even to a ping.
-	ErrHeartbeatTimeout = errors.New("notify: socket silent past the heartbeat timeout")
+	ErrHeartbeatTimeout = errors.New("notify: no heartbeat")
 	// ErrChannelGone means the server ended the channel (expiry, eviction).
 	ErrChannelGone = wire.ErrChannelGone
 	// ErrTokenRevoked means the server revoked the token behind the channel.

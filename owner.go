@@ -341,7 +341,7 @@ func (o *owner) deadline(ctx context.Context) {
 	case phaseBackingOff:
 		o.dial(ctx, o.after, nil)
 	case phaseAnnouncing:
-		o.cur.end(fmt.Errorf("%w: the subscriptions were not in place within %v", ErrHeartbeatTimeout, o.cfg.heartbeat))
+		o.cur.end(fmt.Errorf("notify: connected, but the subscriptions were not in place within %v", o.cfg.heartbeat))
 	}
 }
 
@@ -373,7 +373,7 @@ func (o *owner) heartbeat() {
 		})
 		o.watch.Reset(hb / 2)
 	default:
-		l.end(fmt.Errorf("%w: nothing for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
+		l.end(fmt.Errorf("%w for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
 	}
 }
 

@@ -3,7 +3,10 @@ package notify_test
 import (
 	"encoding/json"
 	"fmt"
+	"go/doc/comment"
 	"go/format"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +58,33 @@ func TestReadmeQuickStartCompiles(t *testing.T) {
 	cmd := exec.Command(goTool, "build", "-overlay", overlayFile, "-o", filepath.Join(dir, "quickstart"), "./"+pkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the quick start does not compile: %v\n%s\n%s", err, out, readmeLineNumbers(program))
+	}
+}
+
+// The program of the package doc is the quick start of the README, to the
+// letter, so that the two never tell different stories (and the README's
+// is compiled by TestReadmeQuickStartCompiles).
+func TestDocProgramIsReadmeQuickStart(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, ok := readmeQuickStart(string(readme))
+	if !ok {
+		t.Fatal("README.md has no quick start")
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "doc.go", nil, parser.PackageClauseOnly|parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, b := range new(comment.Parser).Parse(f.Doc.Text()).Content {
+		if code, ok := b.(*comment.Code); ok && strings.HasPrefix(code.Text, "package main\n") {
+			got = code.Text
+		}
+	}
+	if got != want {
+		t.Errorf("the program of doc.go is not the README's quick start:\n%s\nwant:\n%s", got, want)
 	}
 }
 

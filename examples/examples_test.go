@@ -191,7 +191,7 @@ func TestSomeVariablesMissing(t *testing.T) {
 	for _, p := range programs {
 		t.Run(p.name, func(t *testing.T) {
 			msg := p.usageError(t, []string{"some-id"}, []string{"GENESYS_CLIENT_ID=id", "GENESYS_ENVIRONMENT=mypurecloud.ie"})
-			if !strings.Contains(msg, "GENESYS_CLIENT_SECRET is not set") || strings.Contains(msg, "demo mode:") {
+			if !strings.Contains(msg, "GENESYS_CLIENT_SECRET not set") || strings.Contains(msg, "demo mode:") {
 				t.Errorf("stderr does not name the missing GENESYS_CLIENT_SECRET:\n%s", msg)
 			}
 		})
@@ -234,7 +234,7 @@ func TestDemoRefusesArguments(t *testing.T) {
 func TestDropEveryNegative(t *testing.T) {
 	for _, p := range programs {
 		t.Run(p.name, func(t *testing.T) {
-			if msg := p.usageError(t, []string{"-drop-every", "-1s"}, nil); !strings.Contains(msg, "-drop-every -1s is negative") {
+			if msg := p.usageError(t, []string{"-drop-every", "-1s"}, nil); !strings.Contains(msg, "-drop-every: -1s is negative") {
 				t.Errorf("stderr does not name the negative -drop-every:\n%s", msg)
 			}
 		})
@@ -314,8 +314,47 @@ func TestDemoRecovers(t *testing.T) {
 	}
 }
 
-// tailLine is what the tests read of tail's JSON lines.
-type tailLine struct {
+// tailLine is the form of tail's lines: time, kind and what it says.
+var tailLine = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} (connected|notification|disconnected|rejected|dropped|snapshot|resynced) +(.+)$`)
+
+func tailKind(line string) string {
+	m := tailLine.FindStringSubmatch(line) // checkTail reports a mismatch
+	switch {
+	case m == nil:
+		return ""
+	case m[1] == "notification":
+		return "change"
+	case m[1] == "disconnected":
+		return "drop"
+	case m[1] == "connected" && strings.HasPrefix(m[2], "again after a "):
+		return "recovered"
+	}
+	return ""
+}
+
+// checkTail checks that a line fits 80 columns and tells its time, its
+// kind and what it says: a notification the short topic of one of the
+// demo's agents and a presence, a drop why in plain words.
+func checkTail(t *testing.T, line string) {
+	m := tailLine.FindStringSubmatch(line)
+	if m == nil || width(line) > 80 {
+		t.Errorf("not a line of at most 80 columns that starts with its time and kind: %q", line)
+		return
+	}
+	switch m[1] {
+	case "notification":
+		if !regexp.MustCompile(`^users\.[0-9a-f]{8}…\.presence (Available|Busy|Away|Meal|Meeting)$`).MatchString(m[2]) {
+			t.Errorf("a notification without a short topic and a presence: %q", line)
+		}
+	case "disconnected":
+		if !strings.HasPrefix(m[2], "retrying in ") || !strings.Contains(m[2], ": the server closed it") {
+			t.Errorf("a drop that does not say why in plain words: %q", line)
+		}
+	}
+}
+
+// tailJSONLine is what the tests read of tail's JSON lines.
+type tailJSONLine struct {
 	Event     string
 	Time      time.Time
 	Topic     string
@@ -324,9 +363,9 @@ type tailLine struct {
 	Gap       bool
 }
 
-func tailKind(line string) string {
-	var l tailLine
-	json.Unmarshal([]byte(line), &l) // checkTail reports errors
+func tailJSONKind(line string) string {
+	var l tailJSONLine
+	json.Unmarshal([]byte(line), &l) // checkTailJSON reports errors
 	switch {
 	case l.Event == "notification":
 		return "change"
@@ -338,10 +377,10 @@ func tailKind(line string) string {
 	return ""
 }
 
-// checkTail checks that a line is a JSON object that starts with its event
-// and time, and that a notification carries a topic and a presence.
-func checkTail(t *testing.T, line string) {
-	var l tailLine
+// checkTailJSON checks that a line is a JSON object that starts with its
+// event and time, and that a notification carries a topic and a presence.
+func checkTailJSON(t *testing.T, line string) {
+	var l tailJSONLine
 	if err := json.Unmarshal([]byte(line), &l); err != nil || !strings.HasPrefix(line, `{"event":"`+l.Event+`","time":"`) || l.Time.IsZero() {
 		t.Errorf("not a JSON line that starts with its event and time: %q (%v)", line, err)
 		return
@@ -353,6 +392,22 @@ func checkTail(t *testing.T, line string) {
 		if err := json.Unmarshal(l.Body, &body); err != nil || !strings.HasPrefix(l.Topic, "v2.users.") || body.PresenceDefinition.SystemPresence == "" {
 			t.Errorf("a notification without a presence: %q", line)
 		}
+	}
+}
+
+// tail -json prints today's JSON lines: the demo's changes, drops and
+// recoveries, each one JSON object.
+func TestTailJSON(t *testing.T) {
+	t.Parallel()
+	p := program{name: "tail", kind: tailJSONKind, check: checkTailJSON}
+	seen := map[string]int{}
+	r := p.start(t, []string{"-json", "-drop-every", "700ms"}, nil, func(line string) bool {
+		p.check(t, line)
+		seen[p.kind(line)]++
+		return seen["change"] > 0 && seen["drop"] > 0 && seen["recovered"] > 0
+	})
+	if r.err != nil || seen["recovered"] == 0 || t.Failed() {
+		t.Fatalf("%v; saw %v:\n%s\nstderr:\n%s", r.err, seen, strings.Join(r.stdout, "\n"), r.stderr)
 	}
 }
 
@@ -382,7 +437,8 @@ var (
 	// snapshot) is "-".
 	presenceLine = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} (presence|routing|snapshot) +"([^"]+)" ([A-Za-z ]+|-), ([A-Z_]+|-)$`)
 	queueLine    = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} (update|snapshot) +"([^"]+)" waiting=(\d+|-) interacting=(\d+|-) onQueue=(\d+|-)$`)
-	statusLine   = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} status (connecting|connected: reading \w+|connected after a \S+ gap: reading \w+ again|` +
+	statusLine   = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3} status (connecting|connected: reading \w+|` +
+		`connected after a \S+ gap: reading \w+ again \(reconnect \d+\)|connected again, nothing missed \(reconnect \d+\)|` +
 		`resynced: \d+ topics(, \d+ skipped)?(: .+)?|reconnecting in \S+: .+)$`)
 )
 
@@ -428,5 +484,68 @@ func checkQueue(t *testing.T, line string) {
 	}
 	if want, ok := agents[m[2]]; !ok || !atLeastOne(m[3]) || !atLeastOne(m[4]) || m[5] != want && m[5] != "-" {
 		t.Errorf("misread counts in %q", line)
+	}
+}
+
+// An example's main.go, copied alone into a module of its own as the
+// start of a program, builds and links notify but neither notifytest nor
+// the demo; without credentials it asks for them.
+func TestMainAloneLinksOnlyNotify(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range programs {
+		t.Run(p.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src, err := os.ReadFile(filepath.Join(p.name, "main.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mod := "module example.com/copy\n\ngo 1.26.0\n\nrequire github.com/gcnotify/notify v0.0.0\n\nreplace github.com/gcnotify/notify => " + root + "\n"
+			for name, data := range map[string][]byte{"main.go": src, "go.mod": []byte(mod), "go.sum": sum} {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			goCmd := func(args ...string) string {
+				t.Helper()
+				cmd := exec.Command(goTool, args...)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				return string(out)
+			}
+			deps := strings.Fields(goCmd("list", "-deps", "-f", "{{.ImportPath}}", "."))
+			if !slices.Contains(deps, "github.com/gcnotify/notify") {
+				t.Errorf("the copy does not link notify: %q", deps)
+			}
+			for _, d := range deps {
+				if strings.Contains(d, "notifytest") || strings.Contains(d, "/internal/demo") {
+					t.Errorf("the copy of %s/main.go links %s", p.name, d)
+				}
+			}
+			goCmd("build", "-o", "prog", ".")
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a demo would run on
+			defer cancel()
+			cmd := exec.CommandContext(ctx, filepath.Join(dir, "prog"))
+			cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GENESYS_") })
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT") {
+				t.Errorf("the copy without credentials: %v\n%s\nwant exit status 2 and a request for them", err, out)
+			}
+		})
 	}
 }

@@ -234,29 +234,13 @@
 //
 // # Usage
 //
-// A client subscribes after it connects, so a test that publishes as soon
-// as a socket is open (Sockets) races with the subscription: wait with
-// WaitSubscribed instead.
-//
-//	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: 20 * time.Millisecond})
-//	defer srv.Close()
-//
-//	client := mylib.NewClient(srv.URL(), srv.TokenSource()) // the code under test
-//	...
-//	if err := srv.WaitSubscribed(ctx, "v2.users.1.presence"); err != nil {
-//		t.Fatal(err)
-//	}
-//	srv.SetPresence("1", "Available") // or srv.Publish("v2.users.1.presence", body)
-//	srv.DropAll()                     // and check that the client reconnects;
-//	srv.SetPresence("1", "Busy")      // a change while it is away reaches it only by a re-read
-//
-// and for the token-frame protocol:
-//
-//	client := mylib.NewTokenFrameClient(srv.TokenFrameURL(), srv.TokenSource())
-//	...
-//	if err := srv.WaitSubscribed(ctx, "/users/1/presence"); err != nil {
-//		t.Fatal(err)
-//	}
-//	srv.Publish("/users/1/presence", map[string]string{"presence": "Available"})
-//	srv.ExpireTokens() // and check that the client reconnects with a new token
+// A test runs the code under test, such as a notify.Client, against a
+// Server: the example of the package tests a client through a drop, with
+// the state changed while it is away. A client subscribes after it
+// connects, so a test that publishes as soon as a socket is open (Sockets)
+// races with the subscription: wait with WaitSubscribed instead. To change
+// the state while a client is away, fail its upgrades (FailUpgrades) before
+// dropping it (DropAll). The same test runs on the token-frame protocol
+// with notify.WithTokenFrameEndpoint(srv.TokenFrameURL()) and path topics
+// such as "/users/1/presence".
 package notifytest

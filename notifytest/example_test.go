@@ -11,8 +11,79 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/gcnotify/notify"
 	"github.com/gcnotify/notify/notifytest"
 )
+
+// A test of a notify.Client, the code under test here: it must see the
+// presence set while it is connected, report the drop, and, with
+// WithSnapshots, read again the change made while it was away.
+func Example_client() {
+	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: 20 * time.Millisecond})
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := notify.New(srv.TokenSource(), notify.WithAPIBaseURL(srv.URL()), notify.WithSnapshots(),
+		notify.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	topic := notify.UserPresenceTopic("1")
+	if err := c.Subscribe(ctx, topic); err != nil {
+		log.Fatal(err)
+	}
+	go c.Run(ctx)
+
+	// The test reacts to what the client delivers, step by step.
+	resyncs, down := 0, false
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case notify.Connected:
+			fmt.Println("connected, gap:", ev.Gap)
+			down = false
+		case notify.Snapshot:
+			var p notify.UserPresence
+			if err := json.Unmarshal(ev.Body, &p); err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println("read again:", p.PresenceDefinition.SystemPresence)
+		case notify.Resynced:
+			if resyncs++; resyncs == 2 {
+				return
+			}
+			// Publish once the server holds the topic.
+			if err := srv.WaitSubscribed(ctx, topic); err != nil {
+				log.Fatal(err)
+			}
+			srv.SetPresence("1", "Available")
+		case notify.Notification:
+			p, err := notify.Decode[notify.UserPresence](ev)
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println("changed:", p.PresenceDefinition.SystemPresence)
+			srv.FailUpgrades(1000, http.StatusServiceUnavailable) // keep it away
+			srv.DropAll()
+		case notify.Disconnected:
+			if !down { // the first of the tries to reconnect
+				fmt.Println("disconnected")
+				srv.SetPresence("1", "Busy") // lost to the client, as on Genesys
+				srv.FailUpgrades(0, http.StatusServiceUnavailable)
+			}
+			down = true
+		}
+	}
+
+	// Output:
+	// connected, gap: false
+	// read again: Offline
+	// changed: Available
+	// disconnected
+	// connected, gap: true
+	// read again: Busy
+}
 
 func Example() {
 	srv := notifytest.NewServer(notifytest.Config{HeartbeatInterval: -1})

@@ -1,9 +1,10 @@
 // Command presence shows a live table of agents' presence and routing
-// status, with a status line that tells whether the stream is connected,
-// reconnecting, or just recovered from a gap. The table is a notify.Mirror
-// of the stream: the client (notify.WithSnapshots) reads every agent's
-// state again in bulk after each gap and delivers it as snapshots, so the
-// table is right again once the status line says "resynced".
+// status, under a status line that tells whether the stream is connected,
+// reconnecting, or just recovered from a gap, how often it reconnected,
+// and why it dropped last. The table is a notify.Mirror of the stream: the
+// client (notify.WithSnapshots) reads every agent's state again in bulk
+// after each gap and delivers it as snapshots, so the table is right again
+// once the status line says "resynced".
 //
 // With GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT set
 // it uses the real service; name the users by id, optionally with a label:
@@ -17,6 +18,10 @@
 //
 //	go run ./examples/presence
 //
+// The demo is in demo.go, which sets demoMode in its init. This file
+// imports only notify and the standard library: copied alone, it is the
+// program without the demo, which links nothing of notifytest.
+//
 // presence -h tells more.
 package main
 
@@ -25,18 +30,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gcnotify/notify"
-	"github.com/gcnotify/notify/notifytest"
 )
 
-const usage = `usage: presence [-plain] [-drop-every duration] [user-id[=name] ...]
+const usage = `usage: presence [-plain] [user-id[=name] ...]
 
 presence shows the presence and routing status of agents as they change. On
 a terminal it redraws a table under a status line; otherwise (or with
@@ -52,33 +57,30 @@ Environment:
   GENESYS_ENVIRONMENT                       its region, such as mypurecloud.ie
 
 With all three set, presence shows the users named as arguments (a user id,
-optionally =name). With none set it runs in demo mode: an embedded fake
-server plays four agents and drops the connection every -drop-every,
-changing some agents while it is down; users cannot be named then. Ctrl-C
-stops it.
-
-Flags:
+optionally =name).
 `
 
-// demoTick is how often the demo changes an agent.
-const demoTick = 250 * time.Millisecond
+// demoMode is the demo that demo.go adds: usage tells of it, and start
+// starts it, returning a client of an embedded fake server, with
+// WithSnapshots, the agents to show, and a stop to call once the client
+// is closed. Without demo.go, presence needs credentials.
+var demoMode struct {
+	usage string
+	start func(ctx context.Context) (c *notify.Client, agents []agent, stop func(), err error)
+}
+
+// credentialVars name the OAuth client.
+var credentialVars = []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_ENVIRONMENT"}
 
 func main() {
 	plain := flag.Bool("plain", false, "print one line per change, even on a terminal")
-	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: drop the connection this often; 0 never")
-	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
-	flag.Parse()
-	creds, live, err := notifytest.CredentialsFromEnv(os.Getenv)
-	switch {
-	case err != nil:
-	case *dropEvery < 0:
-		err = fmt.Errorf("-drop-every %v is negative; 0 never drops", *dropEvery)
-	case live && flag.NArg() == 0:
-		err = errors.New("name at least one user: id or id=name")
-	case !live && flag.NArg() > 0:
-		err = errors.New("users are shown from Genesys Cloud only: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT, or name none for the demo")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage+demoMode.usage+"\nFlags:\n")
+		flag.PrintDefaults()
 	}
-	if err != nil {
+	flag.Parse()
+	missing := unset(credentialVars)
+	if err := checkArgs(missing, flag.NArg()); err != nil {
 		fmt.Fprintf(os.Stderr, "presence: %v\n", err)
 		os.Exit(2)
 	}
@@ -90,14 +92,15 @@ func main() {
 	var (
 		c      *notify.Client
 		agents []agent
+		err    error
 		title  = "Agents"
 	)
-	if live {
+	if len(missing) == 0 {
 		for _, arg := range flag.Args() {
 			id, name, _ := strings.Cut(arg, "=")
 			agents = append(agents, agent{ID: id, Name: name})
 		}
-		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
+		ts := notify.ClientCredentials(ctx, os.Getenv("GENESYS_ENVIRONMENT"), os.Getenv("GENESYS_CLIENT_ID"), os.Getenv("GENESYS_CLIENT_SECRET"))
 		c, err = notify.New(ts, notify.WithSnapshots()) // ts names the environment
 		// An unknown region is a usage error: say so at once.
 		if errors.Is(err, notify.ErrUnknownEnvironment) {
@@ -106,26 +109,49 @@ func main() {
 			os.Exit(2)
 		}
 	} else {
-		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
-		srv := notifytest.NewServer(notifytest.Config{})
-		defer srv.Close() // after c.Close, deferred below
-		d := newDemo(srv)
-		go srv.RunDemo(ctx, notifytest.Demo{Tick: demoTick, Step: d.step(dropEach(*dropEvery, demoTick))})
-		agents, title = demoAgents, title+" (demo)"
-		c, err = demoClient(srv)
+		var end func()
+		c, agents, end, err = demoMode.start(ctx)
+		defer end() // after c.Close, deferred below
+		title += " (demo)"
 	}
 	if err == nil {
 		defer c.Close()
 		m := notify.NewMirror()
-		table := func() [][]string { return rows(agents, m) }
-		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, table)
-		err = show(ctx, c, screen, agents, m)
+		v := newScreen(os.Stdout, !*plain && terminal(os.Stdout), title, func() [][]string { return rows(agents, m) })
+		err = show(ctx, c, v, agents, m)
 	}
 	if err != nil {
 		log.Print(err)
 		stop()
 		os.Exit(1)
 	}
+}
+
+// unset returns the names of the environment variables that are not set.
+func unset(names []string) (missing []string) {
+	for _, name := range names {
+		if os.Getenv(name) == "" {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+// checkArgs refuses what cannot run: some of the variables set but not
+// all, none set without a demo, and users without credentials or
+// credentials without users.
+func checkArgs(missing []string, users int) error {
+	switch {
+	case len(missing) > 0 && len(missing) < len(credentialVars):
+		return fmt.Errorf("%s not set: set all three to use Genesys Cloud, or none for the demo", strings.Join(missing, " and "))
+	case len(missing) > 0 && demoMode.start == nil:
+		return errors.New("set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT to use Genesys Cloud")
+	case len(missing) == 0 && users == 0:
+		return errors.New("name at least one user: id or id=name")
+	case len(missing) > 0 && users > 0:
+		return errors.New("users are shown from Genesys Cloud only: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT, or name none for the demo")
+	}
+	return nil
 }
 
 // agent is one row of the table: who it shows. Its state is in the
@@ -175,7 +201,7 @@ func rows(agents []agent, m *notify.Mirror) [][]string {
 // snapshots to m and shows the changes on v, until ctx ends or Run fails.
 // c must have WithSnapshots: the snapshots are what load the agents, on
 // the first connection and after every gap.
-func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []agent, m *notify.Mirror) error {
+func show(ctx context.Context, c *notify.Client, v *screen, agents []agent, m *notify.Mirror) error {
 	byTopic := map[string]agent{}
 	var topics []string
 	for _, a := range agents {
@@ -195,7 +221,7 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []
 	// snapshot that finds what the table shows prints nothing.
 	changed := func(a agent, why string) {
 		s := stateOf(m, a.ID)
-		v.Change("%-8s %q %s, %s", why, a.label(), orDash(s.Presence), orDash(s.Routing))
+		v.change("%-8s %q %s, %s", why, a.label(), orDash(s.Presence), orDash(s.Routing))
 	}
 	// Snapshots come one topic at a time: the agents they changed are
 	// shown together once read, rather than half read.
@@ -208,27 +234,23 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []
 		}
 		clear(read)
 	}
-	v.Status("connecting")
+	v.setStatus("connecting")
 	for ev := range c.Events() { // closed when Run returns
 		switch ev := ev.(type) {
 		case notify.Connected:
 			// Genesys keeps nothing for a closed socket: the client now
 			// reads the agents' state and delivers it as Snapshots.
-			if ev.Gap {
-				v.Status(fmt.Sprintf("connected after a %s gap: reading agents again", ev.Downtime.Round(time.Millisecond)))
-			} else {
-				v.Status("connected: reading agents")
-			}
+			v.connected(ev, "agents")
 		case notify.Resynced:
 			showRead()
-			v.Status(resynced(ev))
+			v.setStatus(resynced(ev))
 		case notify.Disconnected:
 			showRead()
-			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
+			v.disconnected(ev)
 		case notify.Rejected:
-			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
+			v.setStatus(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.Status(fmt.Sprintf("fell behind: %d changes dropped", ev.Count))
+			v.setStatus(fmt.Sprintf("fell behind: %d changes dropped", ev.Count))
 		case notify.Snapshot:
 			if a, ok := byTopic[ev.Topic]; ok && m.Apply(ev) {
 				read[a.ID] = true
@@ -242,7 +264,7 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, agents []
 				changed(a, why)
 			}
 		}
-		if err := v.Err(); err != nil {
+		if err := v.err; err != nil {
 			return err
 		}
 	}
@@ -279,95 +301,125 @@ func orDash(s string) string {
 	return s
 }
 
-// demoClient returns the client of demo mode, for srv.
-func demoClient(srv *notifytest.Server) (*notify.Client, error) {
-	return notify.New(srv.TokenSource(), notify.WithAPIBaseURL(srv.URL()), notify.WithSnapshots(),
-		notify.WithBackoff(200*time.Millisecond, 2*time.Second))
+// A screen is the program's output: a title with the count of reconnects,
+// a status line, the last drop and the table, redrawn in place at every change on a terminal; or,
+// anywhere else (a pipe, a file), one time-stamped line per change, with
+// no escape codes. Its lines fit 80 columns: the title, status and drop
+// lines are cut to 80 characters and every cell of the table to 24.
+//
+// It counts reconnects, and keeps the last drop in view: "down since" it
+// until the next Connected, "last drop" after.
+//
+// A screen is not safe for concurrent use.
+type screen struct {
+	w      io.Writer
+	redraw bool
+	title  string
+	table  func() [][]string
+	err    error // the first write error
+
+	status     string // what the stream does now
+	reconnects int    // Connected events after the first
+	drop       string // the last drop: when and why; "" if none
+	down       bool   // no Connected since the drop
 }
 
-// dropEach returns after how many ticks the demo drops the connection, to
-// drop it about every dropEvery; 0 never.
-func dropEach(dropEvery, tick time.Duration) int {
-	if dropEvery == 0 {
-		return 0
-	}
-	return max(1, int((dropEvery+tick/2)/tick))
-}
-
-// The demo's agents.
-var demoAgents = []agent{
-	{ID: "3b5e0f7a-2d1c-4e8b-9a6f-0c1d2e3f4a5b", Name: "Ada Lovelace"},
-	{ID: "8f0e6a2b-7c4d-4b1e-8f2a-5d6c7b8a9e0f", Name: "Grace Hopper"},
-	{ID: "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f", Name: "Alan Turing"},
-	{ID: "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70", Name: "Katherine Johnson"},
-}
-
-var (
-	demoPresences = []string{"Available", "On Queue", "Busy", "Away", "Break", "Meal", "Meeting"}
-	demoRouting   = []string{"IDLE", "INTERACTING", "COMMUNICATING", "NOT_RESPONDING"}
+// Widths of a screen's layout.
+const (
+	screenWidth = 80
+	cellWidth   = 24
 )
 
-// demo plays the demo's agents on a fake server, whose organization state
-// is the truth: it changes it with the server's setters, which publish
-// each change as Genesys would, and which the server's REST readers
-// answer, as Genesys does, for the snapshots after a gap.
-type demo struct {
-	srv *notifytest.Server
+// newScreen returns a screen that writes to w. If redraw, every change
+// redraws it from the top left corner of the terminal; do that only if
+// terminal(w). table returns the rows of the table, its header first.
+func newScreen(w io.Writer, redraw bool, title string, table func() [][]string) *screen {
+	return &screen{w: w, redraw: redraw, title: title, table: table}
 }
 
-// newDemo sets the agents' first state on srv.
-func newDemo(srv *notifytest.Server) *demo {
-	first := [][2]string{{"On Queue", "IDLE"}, {"Available", "OFF_QUEUE"}, {"On Queue", "INTERACTING"}, {"Meeting", "OFF_QUEUE"}}
-	for i, a := range demoAgents {
-		srv.SetPresence(a.ID, first[i][0])
-		srv.SetRoutingStatus(a.ID, first[i][1])
+// terminal reports whether w is a terminal (an *os.File on a character
+// device), where a screen can redraw in place.
+func terminal(w io.Writer) bool {
+	f, _ := w.(*os.File)
+	fi, err := f.Stat() // an error for a nil *os.File
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// connected shows c: the stream is up again, reading what; and, if c is
+// a reconnect, counts it.
+func (s *screen) connected(c notify.Connected, what string) {
+	s.down = false
+	switch {
+	case !c.Reconnect:
+		s.setStatus("connected: reading " + what)
+		return
+	case c.Gap:
+		s.status = fmt.Sprintf("connected after a %s gap: reading %s again", c.Downtime.Round(time.Millisecond), what)
+	default:
+		s.status = "connected again, nothing missed"
 	}
-	return &demo{srv: srv}
+	s.reconnects++
+	s.change("status %s (reconnect %d)", s.status, s.reconnects)
 }
 
-// step returns the demo's Step: each call changes one agent, and every
-// dropEach-th call (0: never) drops every socket instead and then changes
-// two agents while no socket is open, changes that the client learns only
-// from its snapshots.
-func (d *demo) step(dropEach int) func(n int) {
-	return func(n int) {
-		if dropEach > 0 && n%dropEach == dropEach-1 {
-			d.srv.DropAll()
-			i := rand.IntN(len(demoAgents))
-			d.change(demoAgents[i].ID)
-			d.change(demoAgents[(i+1)%len(demoAgents)].ID)
-			return
-		}
-		d.change(demoAgents[rand.IntN(len(demoAgents))].ID)
-	}
+// disconnected shows d, and keeps it in view until the next Connected.
+func (s *screen) disconnected(d notify.Disconnected) {
+	s.drop, s.down = time.Now().Format("15:04:05")+": "+strings.TrimPrefix(d.Err.Error(), "notify: "), true
+	s.status = fmt.Sprintf("reconnecting in %s", d.RetryIn.Round(time.Millisecond))
+	s.change("status %s: %v", s.status, d.Err)
 }
 
-// change moves user id to another routing status, if it is on queue and
-// mostly, or else to another presence, with the routing status that goes
-// with it.
-func (d *demo) change(id string) {
-	presence, _ := d.srv.Presence(id)
-	routing, _ := d.srv.RoutingStatus(id)
-	if presence == "On Queue" && rand.IntN(3) > 0 {
-		d.srv.SetRoutingStatus(id, other(demoRouting, routing))
+// setStatus sets the status line and shows it: it redraws, or writes the
+// line "15:04:05.000 status {status}".
+func (s *screen) setStatus(status string) {
+	s.status = status
+	s.change("status %s", status)
+}
+
+// change shows a change: it redraws, or writes a line of format and args
+// after a time stamp, such as "15:04:05.000 {line}".
+func (s *screen) change(format string, args ...any) {
+	if s.err != nil {
 		return
 	}
-	presence = other(demoPresences, presence)
-	d.srv.SetPresence(id, presence)
-	next := "OFF_QUEUE"
-	if presence == "On Queue" {
-		next = "IDLE"
+	now := time.Now()
+	if !s.redraw {
+		_, s.err = fmt.Fprintf(s.w, "%s %s\n", now.Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		return
 	}
-	if next != routing {
-		d.srv.SetRoutingStatus(id, next)
-	}
+	// Draw over the previous frame: from the top left corner, clearing the
+	// rest of every line, then everything below.
+	_, s.err = io.WriteString(s.w, "\x1b[H"+strings.ReplaceAll(s.frame(now), "\n", "\x1b[K\n")+"\x1b[J")
 }
 
-// other returns a random element of values that is not v.
-func other(values []string, v string) string {
-	for {
-		if w := values[rand.IntN(len(values))]; w != v {
-			return w
-		}
+// frame returns what a redraw shows at now.
+func (s *screen) frame(now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, clip(fmt.Sprintf("%s · %s · reconnects: %d", s.title, now.Format("15:04:05"), s.reconnects), screenWidth))
+	fmt.Fprintln(&b, clip(s.status, screenWidth))
+	switch {
+	case s.down:
+		fmt.Fprintln(&b, clip("down since "+s.drop, screenWidth))
+	case s.drop != "":
+		fmt.Fprintln(&b, clip("last drop "+s.drop, screenWidth))
 	}
+	fmt.Fprintln(&b)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, row := range s.table() {
+		cells := make([]string, len(row))
+		for i, cell := range row {
+			cells[i] = clip(cell, cellWidth)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// clip cuts s to at most n characters, marking the cut with "…".
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -17,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// lineWriter hands each line a Screen writes (one per Write) to a
+// lineWriter hands each line a screen writes (one per Write) to a
 // channel, until done.
 type lineWriter struct {
 	lines chan<- string
@@ -57,7 +58,7 @@ func watch(t *testing.T, srv *notifytest.Server) *watcher {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	lines := make(chan string)
 	m := notify.NewMirror()
-	screen := notifytest.NewScreen(lineWriter{lines, ctx.Done()}, false, "Agents", func() [][]string { return rows(demoAgents, m) })
+	screen := newScreen(lineWriter{lines, ctx.Done()}, false, "Agents", func() [][]string { return rows(demoAgents, m) })
 	w := &watcher{t: t, lines: lines, done: make(chan struct{}), ctx: ctx, view: map[string][2]string{}, m: m}
 	go func() {
 		defer close(w.done)
@@ -201,4 +202,71 @@ func TestUnchangedResyncPrintsNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// frames is a writer that keeps each frame a redrawing screen writes.
+type frames []string
+
+func (f *frames) Write(p []byte) (int, error) {
+	*f = append(*f, string(p))
+	return len(p), nil
+}
+
+// last returns the lines of the last frame, without escape codes.
+func (f frames) last() []string {
+	text := strings.NewReplacer("\x1b[H", "", "\x1b[K", "", "\x1b[J", "").Replace(f[len(f)-1])
+	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+}
+
+// On a terminal, a drop stays in view, under the status line, until the
+// next Connected, whatever comes between; after it, the status line
+// counts the reconnect and the drop stays as "last drop". Every line fits
+// 80 columns.
+func TestScreenKeepsDropsAndCountsReconnects(t *testing.T) {
+	var f frames
+	m := notify.NewMirror()
+	v := newScreen(&f, true, "Agents", func() [][]string { return rows(demoAgents, m) })
+	check := func(when string, reconnects int, wantStatus, wantDrop string) {
+		t.Helper()
+		lines := f.last()
+		if want := fmt.Sprintf(" · reconnects: %d", reconnects); !strings.HasPrefix(lines[0], "Agents · ") || !strings.HasSuffix(lines[0], want) {
+			t.Errorf("%s: the title line is %q, want it to end with %q", when, lines[0], want)
+		}
+		if lines[1] != wantStatus {
+			t.Errorf("%s: the status line is %q, want %q", when, lines[1], wantStatus)
+		}
+		if wantDrop == "" && lines[2] != "" || !strings.HasPrefix(lines[2], wantDrop) {
+			t.Errorf("%s: the line under the status is %q, want %q…", when, lines[2], wantDrop)
+		}
+		for _, l := range lines {
+			if n := len([]rune(l)); n > 80 {
+				t.Errorf("%s: a line of %d columns: %q", when, n, l)
+			}
+		}
+	}
+	v.setStatus("connecting")
+	v.connected(notify.Connected{ChannelID: "c1"}, "agents")
+	check("connected", 0, "connected: reading agents", "")
+
+	lost := errors.New("notify: connection lost: the server closed it; channel streaming-0-abcdefghijklmnopqrstuvwxyz: failed to get reader: failed to read frame header: EOF")
+	v.disconnected(notify.Disconnected{ChannelID: "c1", Err: lost, RetryIn: 200 * time.Millisecond})
+	check("dropped", 0, "reconnecting in 200ms", "down since ")
+	if !strings.Contains(f.last()[2], ": connection lost: the server closed it; channel ") {
+		t.Errorf("the drop line does not say why: %q", f.last()[2])
+	}
+	v.setStatus("fell behind: 3 changes dropped")
+	v.disconnected(notify.Disconnected{ChannelID: "c1", Err: errors.New("notify: dialing: 503"), RetryIn: 400 * time.Millisecond})
+	check("still down", 0, "reconnecting in 400ms", "down since ")
+
+	v.connected(notify.Connected{ChannelID: "c1", Reconnect: true, Gap: true, Downtime: time.Second}, "agents")
+	check("reconnected", 1, "connected after a 1s gap: reading agents again", "last drop ")
+	v.setStatus("resynced: 8 topics")
+	check("resynced", 1, "resynced: 8 topics", "last drop ")
+	if !strings.Contains(f.last()[2], "dialing: 503") {
+		t.Errorf("the last drop is not the latest: %q", f.last()[2])
+	}
+
+	v.disconnected(notify.Disconnected{ChannelID: "c1", Err: lost, RetryIn: time.Second})
+	v.connected(notify.Connected{ChannelID: "c1", Reconnect: true}, "agents")
+	check("handed over", 2, "connected again, nothing missed", "last drop ")
 }

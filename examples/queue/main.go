@@ -1,7 +1,7 @@
 // Command queue shows, per queue, the conversations waiting and interacting
-// and the agents on queue as they change, with a status line that tells
+// and the agents on queue as they change, under a status line that tells
 // whether the stream is connected, reconnecting, or just recovered from a
-// gap. The counts are a notify.Mirror of the stream: the client
+// gap, how often it reconnected, and why it dropped last. The counts are a notify.Mirror of the stream: the client
 // (notify.WithSnapshots) reads every queue's observations again after each
 // gap and delivers them as snapshots, so the table is right again once the
 // status line says "resynced".
@@ -17,6 +17,10 @@
 //
 //	go run ./examples/queue
 //
+// The demo is in demo.go, which sets demoMode in its init. This file
+// imports only notify and the standard library: copied alone, it is the
+// program without the demo, which links nothing of notifytest.
+//
 // queue -h tells more.
 package main
 
@@ -26,22 +30,22 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"maps"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gcnotify/notify"
-	"github.com/gcnotify/notify/notifytest"
 )
 
-const usage = `usage: queue [-plain] [-drop-every duration] [queue-id[=name] ...]
+const usage = `usage: queue [-plain] [queue-id[=name] ...]
 
 queue shows, per queue, the conversations waiting and interacting (in all
 and by media type) and the agents on queue, as they change. On a terminal it
@@ -58,33 +62,30 @@ Environment:
   GENESYS_ENVIRONMENT                       its region, such as mypurecloud.ie
 
 With all three set, queue shows the queues named as arguments (a queue id,
-optionally =name). With none set it runs in demo mode: an embedded fake
-server plays three busy queues and drops the connection every -drop-every,
-changing some counts while it is down; queues cannot be named then. Ctrl-C
-stops it.
-
-Flags:
+optionally =name).
 `
 
-// demoTick is how often the demo changes a queue.
-const demoTick = 150 * time.Millisecond
+// demoMode is the demo that demo.go adds: usage tells of it, and start
+// starts it, returning a client of an embedded fake server, with
+// WithSnapshots, the queues to show, and a stop to call once the client
+// is closed. Without demo.go, queue needs credentials.
+var demoMode struct {
+	usage string
+	start func(ctx context.Context) (c *notify.Client, queues []queue, stop func(), err error)
+}
+
+// credentialVars name the OAuth client.
+var credentialVars = []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_ENVIRONMENT"}
 
 func main() {
 	plain := flag.Bool("plain", false, "print one line per change, even on a terminal")
-	dropEvery := flag.Duration("drop-every", 3*time.Second, "demo mode: drop the connection this often; 0 never")
-	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage); flag.PrintDefaults() }
-	flag.Parse()
-	creds, live, err := notifytest.CredentialsFromEnv(os.Getenv)
-	switch {
-	case err != nil:
-	case *dropEvery < 0:
-		err = fmt.Errorf("-drop-every %v is negative; 0 never drops", *dropEvery)
-	case live && flag.NArg() == 0:
-		err = errors.New("name at least one queue: id or id=name")
-	case !live && flag.NArg() > 0:
-		err = errors.New("queues are shown from Genesys Cloud only: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT, or name none for the demo")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage+demoMode.usage+"\nFlags:\n")
+		flag.PrintDefaults()
 	}
-	if err != nil {
+	flag.Parse()
+	missing := unset(credentialVars)
+	if err := checkArgs(missing, flag.NArg()); err != nil {
 		fmt.Fprintf(os.Stderr, "queue: %v\n", err)
 		os.Exit(2)
 	}
@@ -96,14 +97,15 @@ func main() {
 	var (
 		c      *notify.Client
 		queues []queue
+		err    error
 		title  = "Queues"
 	)
-	if live {
+	if len(missing) == 0 {
 		for _, arg := range flag.Args() {
 			id, name, _ := strings.Cut(arg, "=")
 			queues = append(queues, queue{ID: id, Name: name})
 		}
-		ts := notify.ClientCredentials(ctx, creds.Environment, creds.ClientID, creds.ClientSecret)
+		ts := notify.ClientCredentials(ctx, os.Getenv("GENESYS_ENVIRONMENT"), os.Getenv("GENESYS_CLIENT_ID"), os.Getenv("GENESYS_CLIENT_SECRET"))
 		c, err = notify.New(ts, notify.WithSnapshots()) // ts names the environment
 		// An unknown region is a usage error: say so at once.
 		if errors.Is(err, notify.ErrUnknownEnvironment) {
@@ -112,25 +114,48 @@ func main() {
 			os.Exit(2)
 		}
 	} else {
-		fmt.Fprintln(os.Stderr, "demo mode: no credentials, using the embedded fake server")
-		srv := notifytest.NewServer(notifytest.Config{})
-		defer srv.Close() // after c.Close, deferred below
-		d := newDemo(srv)
-		go srv.RunDemo(ctx, notifytest.Demo{Tick: demoTick, Step: d.step(dropEach(*dropEvery, demoTick))})
-		queues, title = demoQueues, title+" (demo)"
-		c, err = demoClient(srv)
+		var end func()
+		c, queues, end, err = demoMode.start(ctx)
+		defer end() // after c.Close, deferred below
+		title += " (demo)"
 	}
 	if err == nil {
 		defer c.Close()
 		b := newBoard(queues)
-		screen := notifytest.NewScreen(os.Stdout, !*plain && notifytest.Terminal(os.Stdout), title, b.rows)
-		err = show(ctx, c, screen, b)
+		err = show(ctx, c, newScreen(os.Stdout, !*plain && terminal(os.Stdout), title, b.rows), b)
 	}
 	if err != nil {
 		log.Print(err)
 		stop()
 		os.Exit(1)
 	}
+}
+
+// unset returns the names of the environment variables that are not set.
+func unset(names []string) (missing []string) {
+	for _, name := range names {
+		if os.Getenv(name) == "" {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+// checkArgs refuses what cannot run: some of the variables set but not
+// all, none set without a demo, and queues without credentials or
+// credentials without queues.
+func checkArgs(missing []string, queues int) error {
+	switch {
+	case len(missing) > 0 && len(missing) < len(credentialVars):
+		return fmt.Errorf("%s not set: set all three to use Genesys Cloud, or none for the demo", strings.Join(missing, " and "))
+	case len(missing) > 0 && demoMode.start == nil:
+		return errors.New("set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT to use Genesys Cloud")
+	case len(missing) == 0 && queues == 0:
+		return errors.New("name at least one queue: id or id=name")
+	case len(missing) > 0 && queues > 0:
+		return errors.New("queues are shown from Genesys Cloud only: set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENVIRONMENT, or name none for the demo")
+	}
+	return nil
 }
 
 // queue is one queue the program shows.
@@ -272,7 +297,7 @@ func (b *board) rows() [][]string {
 // notifications and snapshots to b's Mirror and shows the changes on v,
 // until ctx ends or Run fails. c must have WithSnapshots: the snapshots
 // are what load the counts, on the first connection and after every gap.
-func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board) error {
+func show(ctx context.Context, c *notify.Client, v *screen, b *board) error {
 	byTopic := map[string]queue{}
 	var topics []string
 	for _, q := range b.queues {
@@ -297,7 +322,7 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board)
 		b.mu.Lock()
 		b.updated[q.ID] = time.Now()
 		b.mu.Unlock()
-		v.Change("%-8s %q waiting=%s interacting=%s onQueue=%s", why, q.label(), total(n.Waiting), total(n.Interacting), n.onQueue())
+		v.change("%-8s %q waiting=%s interacting=%s onQueue=%s", why, q.label(), total(n.Waiting), total(n.Interacting), n.onQueue())
 	}
 	// The queues that snapshots changed are shown together once read.
 	read := map[string]bool{}
@@ -309,27 +334,23 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board)
 		}
 		clear(read)
 	}
-	v.Status("connecting")
+	v.setStatus("connecting")
 	for ev := range c.Events() { // closed when Run returns
 		switch ev := ev.(type) {
 		case notify.Connected:
 			// Genesys keeps nothing for a closed socket: the client now
 			// reads the counts and delivers them as Snapshots.
-			if ev.Gap {
-				v.Status(fmt.Sprintf("connected after a %s gap: reading counts again", ev.Downtime.Round(time.Millisecond)))
-			} else {
-				v.Status("connected: reading counts")
-			}
+			v.connected(ev, "counts")
 		case notify.Resynced:
 			showRead()
-			v.Status(resynced(ev))
+			v.setStatus(resynced(ev))
 		case notify.Disconnected:
 			showRead()
-			v.Status(fmt.Sprintf("reconnecting in %s: %v", ev.RetryIn.Round(time.Millisecond), ev.Err))
+			v.disconnected(ev)
 		case notify.Rejected:
-			v.Status(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
+			v.setStatus(fmt.Sprintf("refused %s: %s %v", ev.Topic, ev.Reason, ev.MissingPermissions))
 		case notify.Dropped:
-			v.Status(fmt.Sprintf("fell behind: %d updates dropped", ev.Count))
+			v.setStatus(fmt.Sprintf("fell behind: %d updates dropped", ev.Count))
 		case notify.Snapshot:
 			if q, ok := byTopic[ev.Topic]; ok && b.m.Apply(ev) {
 				read[q.ID] = true
@@ -339,7 +360,7 @@ func show(ctx context.Context, c *notify.Client, v *notifytest.Screen, b *board)
 				changed(q, "update")
 			}
 		}
-		if err := v.Err(); err != nil {
+		if err := v.err; err != nil {
 			return err
 		}
 	}
@@ -362,111 +383,125 @@ func resynced(r notify.Resynced) string {
 	return s
 }
 
-// demoClient returns the client of demo mode, for srv.
-func demoClient(srv *notifytest.Server) (*notify.Client, error) {
-	return notify.New(srv.TokenSource(), notify.WithAPIBaseURL(srv.URL()), notify.WithSnapshots(),
-		notify.WithBackoff(200*time.Millisecond, 2*time.Second))
-}
-
-// dropEach returns after how many ticks the demo drops the connection, to
-// drop it about every dropEvery; 0 never.
-func dropEach(dropEvery, tick time.Duration) int {
-	if dropEvery == 0 {
-		return 0
-	}
-	return max(1, int((dropEvery+tick/2)/tick))
-}
-
-// The demo's queues.
-var demoQueues = []queue{
-	{ID: "fd17a7c2-3b4e-4d5f-8a6b-7c8d9e0f1a2b", Name: "Support"},
-	{ID: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", Name: "Sales"},
-	{ID: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", Name: "Billing"},
-}
-
-// demo plays the demo's queues on a fake server, whose organization state
-// is the truth: it changes it with SetQueueObservation, which publishes
-// each change as Genesys does (the conversation metrics that changed, and
-// the agents apart from them), and which the server's observation query
-// answers, as Genesys does, for the snapshots after a gap.
+// A screen is the program's output: a title with the count of reconnects,
+// a status line, the last drop and the table, redrawn in place at every change on a terminal; or,
+// anywhere else (a pipe, a file), one time-stamped line per change, with
+// no escape codes. Its lines fit 80 columns: the title, status and drop
+// lines are cut to 80 characters and every cell of the table to 24.
 //
-// The fake observes voice conversations. Each queue keeps at least one
-// conversation waiting and one interacting, each interacting one has an
-// agent, and the agents on queue only move between IDLE and INTERACTING,
-// so their number is fixed.
-type demo struct {
-	srv *notifytest.Server
+// It counts reconnects, and keeps the last drop in view: "down since" it
+// until the next Connected, "last drop" after.
+//
+// A screen is not safe for concurrent use.
+type screen struct {
+	w      io.Writer
+	redraw bool
+	title  string
+	table  func() [][]string
+	err    error // the first write error
+
+	status     string // what the stream does now
+	reconnects int    // Connected events after the first
+	drop       string // the last drop: when and why; "" if none
+	down       bool   // no Connected since the drop
 }
 
-// newDemo sets the queues' first counts on srv.
-func newDemo(srv *notifytest.Server) *demo {
-	first := [][3]int{{4, 5, 4}, {2, 4, 2}, {1, 2, 2}} // waiting, interacting, idle
-	for i, q := range demoQueues {
-		w, in, idle := first[i][0], first[i][1], first[i][2]
-		srv.SetQueueObservation(q.ID, map[string]int{"oWaiting": w, "oInteracting": in,
-			"oOnQueueUsers:IDLE": idle, "oOnQueueUsers:INTERACTING": in})
+// Widths of a screen's layout.
+const (
+	screenWidth = 80
+	cellWidth   = 24
+)
+
+// newScreen returns a screen that writes to w. If redraw, every change
+// redraws it from the top left corner of the terminal; do that only if
+// terminal(w). table returns the rows of the table, its header first.
+func newScreen(w io.Writer, redraw bool, title string, table func() [][]string) *screen {
+	return &screen{w: w, redraw: redraw, title: title, table: table}
+}
+
+// terminal reports whether w is a terminal (an *os.File on a character
+// device), where a screen can redraw in place.
+func terminal(w io.Writer) bool {
+	f, _ := w.(*os.File)
+	fi, err := f.Stat() // an error for a nil *os.File
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// connected shows c: the stream is up again, reading what; and, if c is
+// a reconnect, counts it.
+func (s *screen) connected(c notify.Connected, what string) {
+	s.down = false
+	switch {
+	case !c.Reconnect:
+		s.setStatus("connected: reading " + what)
+		return
+	case c.Gap:
+		s.status = fmt.Sprintf("connected after a %s gap: reading %s again", c.Downtime.Round(time.Millisecond), what)
+	default:
+		s.status = "connected again, nothing missed"
 	}
-	return &demo{srv: srv}
+	s.reconnects++
+	s.change("status %s (reconnect %d)", s.status, s.reconnects)
 }
 
-// step returns the demo's Step: each call changes a queue, and every
-// dropEach-th call (0: never) drops every socket instead and then changes
-// two queues while no socket is open, changes that the client learns only
-// from its snapshots. Now and then it publishes a 30-minute aggregate,
-// which shares the topic and changes no count.
-func (d *demo) step(dropEach int) func(n int) {
-	return func(n int) {
-		if dropEach > 0 && n%dropEach == dropEach-1 {
-			d.srv.DropAll()
-			i := rand.IntN(len(demoQueues))
-			d.change(demoQueues[i].ID)
-			d.change(demoQueues[(i+1)%len(demoQueues)].ID)
-			return
-		}
-		q := demoQueues[rand.IntN(len(demoQueues))].ID
-		d.change(q)
-		if n%7 == 0 {
-			d.aggregate(q, n)
-		}
+// disconnected shows d, and keeps it in view until the next Connected.
+func (s *screen) disconnected(d notify.Disconnected) {
+	s.drop, s.down = time.Now().Format("15:04:05")+": "+strings.TrimPrefix(d.Err.Error(), "notify: "), true
+	s.status = fmt.Sprintf("reconnecting in %s", d.RetryIn.Round(time.Millisecond))
+	s.change("status %s: %v", s.status, d.Err)
+}
+
+// setStatus sets the status line and shows it: it redraws, or writes the
+// line "15:04:05.000 status {status}".
+func (s *screen) setStatus(status string) {
+	s.status = status
+	s.change("status %s", status)
+}
+
+// change shows a change: it redraws, or writes a line of format and args
+// after a time stamp, such as "15:04:05.000 {line}".
+func (s *screen) change(format string, args ...any) {
+	if s.err != nil {
+		return
 	}
-}
-
-// change makes a conversation of queue id arrive, be answered by an idle
-// agent or end, and sets the counts that changed.
-func (d *demo) change(id string) {
-	st := d.srv.QueueObservation(id)
-	w, in, idle := st["oWaiting"], st["oInteracting"], st["oOnQueueUsers:IDLE"]
-	switch rand.IntN(3) {
-	case 1: // an idle agent answers a waiting one
-		if w > 1 && idle > 0 {
-			d.srv.SetQueueObservation(id, map[string]int{"oWaiting": w - 1, "oInteracting": in + 1,
-				"oOnQueueUsers:IDLE": idle - 1, "oOnQueueUsers:INTERACTING": in + 1})
-			return
-		}
-	case 2: // one ends
-		if in > 1 {
-			d.srv.SetQueueObservation(id, map[string]int{"oInteracting": in - 1,
-				"oOnQueueUsers:IDLE": idle + 1, "oOnQueueUsers:INTERACTING": in - 1})
-			return
-		}
+	now := time.Now()
+	if !s.redraw {
+		_, s.err = fmt.Fprintf(s.w, "%s %s\n", now.Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		return
 	}
-	// one arrives
-	d.srv.SetQueueObservation(id, map[string]int{"oWaiting": w + 1})
+	// Draw over the previous frame: from the top left corner, clearing the
+	// rest of every line, then everything below.
+	_, s.err = io.WriteString(s.w, "\x1b[H"+strings.ReplaceAll(s.frame(now), "\n", "\x1b[K\n")+"\x1b[J")
 }
 
-// aggregate publishes a 30-minute aggregate of queue id, as Genesys does
-// on the observations topic. The fake's state has no aggregates, so it is
-// published as it is.
-func (d *demo) aggregate(id string, n int) {
-	start := time.Now().UTC().Truncate(30 * time.Minute)
-	d.srv.Publish(notify.QueueObservationsTopic(id), notify.QueueObservation{
-		Group: notify.ObservationGroup{QueueID: id, MediaType: "voice"},
-		Data: []notify.ObservationData{{
-			Interval: start.Format(time.RFC3339) + "/" + start.Add(30*time.Minute).Format(time.RFC3339),
-			Metrics: []notify.ObservationMetric{
-				{Metric: "nOffered", Stats: notify.ObservationStats{Count: 40 + n}},
-				{Metric: "tAnswered", Stats: notify.ObservationStats{Count: 35 + n, Sum: 612000, Min: 2100, Max: 48000}},
-			},
-		}},
-	})
+// frame returns what a redraw shows at now.
+func (s *screen) frame(now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, clip(fmt.Sprintf("%s · %s · reconnects: %d", s.title, now.Format("15:04:05"), s.reconnects), screenWidth))
+	fmt.Fprintln(&b, clip(s.status, screenWidth))
+	switch {
+	case s.down:
+		fmt.Fprintln(&b, clip("down since "+s.drop, screenWidth))
+	case s.drop != "":
+		fmt.Fprintln(&b, clip("last drop "+s.drop, screenWidth))
+	}
+	fmt.Fprintln(&b)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, row := range s.table() {
+		cells := make([]string, len(row))
+		for i, cell := range row {
+			cells[i] = clip(cell, cellWidth)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// clip cuts s to at most n characters, marking the cut with "…".
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -69,7 +69,7 @@ func TestCountsKeepAbsentMetrics(t *testing.T) {
 	}
 }
 
-// lineWriter hands each line a Screen writes (one per Write) to a
+// lineWriter hands each line a screen writes (one per Write) to a
 // channel, until done.
 type lineWriter struct {
 	lines chan<- string
@@ -109,7 +109,7 @@ func watch(t *testing.T, srv *notifytest.Server) *watcher {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	lines := make(chan string)
 	b := newBoard(demoQueues)
-	screen := notifytest.NewScreen(lineWriter{lines, ctx.Done()}, false, "Queues", b.rows)
+	screen := newScreen(lineWriter{lines, ctx.Done()}, false, "Queues", b.rows)
 	w := &watcher{t: t, lines: lines, done: make(chan struct{}), ctx: ctx, view: map[string]string{}, b: b}
 	go func() {
 		defer close(w.done)

@@ -173,7 +173,7 @@ func (c *conn) RenewAt() time.Time {
 func (c *conn) Next() (wire.Frame, error) {
 	typ, data, now, err := c.Socket.Next(context.Background())
 	if err != nil {
-		return wire.Frame{}, fmt.Errorf("notify: reading channel %s: %w", c.ch.ID, err)
+		return wire.Frame{}, socket.Lost("channel "+c.ch.ID, err)
 	}
 	if typ != websocket.MessageText {
 		return wire.Frame{Kind: wire.Invalid, Err: errors.New("notify: unexpected binary frame")}, nil

@@ -200,7 +200,7 @@ func (c *conn) readError(err error) error {
 	if websocket.CloseStatus(err) == CloseUnauthorized {
 		return wire.Classed(wire.FreshToken, fmt.Errorf("%w: %s closed the socket: %w", errTokenRefused, c.p.label, err))
 	}
-	return fmt.Errorf("notify: reading %s: %w", c.p.label, err)
+	return socket.Lost(c.p.label, err)
 }
 
 // refusal is the error of an error frame about the connection itself.

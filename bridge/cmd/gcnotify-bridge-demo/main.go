@@ -9,7 +9,7 @@
 //	go run ./cmd/gcnotify-bridge-demo -bench 200000   # events/s through one bridge
 //
 // At the end, after -for or at SIGTERM, SIGINT or SIGHUP, it drains,
-// prints a summary per replica and checks what the stream holds. The
+// logs a summary per replica and checks what the stream holds. The
 // temporary store is removed on every exit, a second signal's included.
 package main
 

@@ -167,7 +167,7 @@ func (p *proc) signal(t *testing.T, sig os.Signal) {
 func running(t *testing.T, args ...string) (*proc, string) {
 	t.Helper()
 	p := start(t, append([]string{"-drop-every", "0", "-demo-rate", "200", "-replica", "s"}, args...)...)
-	store := p.waitLine(t, `JetStream store (\S+) \(removed at exit\)`)[1]
+	store := p.waitLine(t, `msg="embedded nats-server started; its store is removed at exit" nats=\S+ store=(\S+)$`)[1]
 	t.Cleanup(func() { // a failed test kills the command: leave no store behind
 		if p.cmd.ProcessState == nil {
 			p.cmd.Process.Kill()
@@ -175,7 +175,7 @@ func running(t *testing.T, args ...string) (*proc, string) {
 		}
 		os.RemoveAll(store)
 	})
-	p.waitLine(t, `^demo: every replica is subscribed: publishing$`)
+	p.waitLine(t, `msg="every replica is subscribed: publishing"$`)
 	if _, err := os.Stat(store); err != nil {
 		t.Fatalf("the store: %v", err)
 	}
@@ -199,11 +199,11 @@ func TestSignalStopsAndRemovesStore(t *testing.T) {
 			if code := p.wait(t); code != 0 {
 				t.Errorf("exit code %d after %v, want 0", code, sig)
 			}
-			if !strings.Contains(p.errOut(), "gcnotify-bridge-demo: "+sig.String()+": stopping") {
-				t.Errorf("stderr does not say that %v stops it", sig)
+			if !strings.Contains(p.out(), `msg="stopping: closing the Genesys clients and publishing what is held" why="`+sig.String()+"; a second signal stops at once") {
+				t.Errorf("the log does not say that %v stops it", sig)
 			}
-			if !regexp.MustCompile(`(?m)^verify: .*, duplicates stored 0, lost 0$`).MatchString(p.out()) {
-				t.Error("no verify line with nothing lost")
+			if !regexp.MustCompile(`(?m)msg="verified the stream" .* verdict.duplicates=0 verdict.lost=0( |$)`).MatchString(p.out()) {
+				t.Error("no verify record with nothing lost")
 			}
 			gone(t, store)
 		})
@@ -215,9 +215,9 @@ func TestSignalStopsAndRemovesStore(t *testing.T) {
 func TestSecondSignalStopsAtOnceAndRemovesStore(t *testing.T) {
 	p, store := running(t, "-status-every", "50ms", "-drain-timeout", "1h")
 	sealStream(t, natsURL(t, p))
-	p.waitLine(t, `\| s-1: [^|]*held [1-9]`) // events the bridge cannot publish
+	p.waitLine(t, `msg=replica replica=s-1 .* held=[1-9]`) // events the bridge cannot publish
 	p.signal(t, syscall.SIGTERM)
-	p.waitLine(t, `^stopping: closing the Genesys clients`)
+	p.waitLine(t, `msg="stopping: closing the Genesys clients`)
 	p.signal(t, syscall.SIGINT)
 	if code := p.wait(t); code != 128+int(syscall.SIGINT) {
 		t.Errorf("exit code %d, want %d", code, 128+int(syscall.SIGINT))
@@ -231,7 +231,7 @@ func TestSecondSignalStopsAtOnceAndRemovesStore(t *testing.T) {
 // natsURL returns the embedded nats-server's URL from the demo's output.
 func natsURL(t *testing.T, p *proc) string {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^nats: embedded nats-server at (\S+),`).FindStringSubmatch(p.out())
+	m := regexp.MustCompile(`msg="embedded nats-server started; its store is removed at exit" nats=(\S+)`).FindStringSubmatch(p.out())
 	if m == nil {
 		t.Fatal("no nats-server URL in the output")
 	}
@@ -274,7 +274,7 @@ func TestUnreachableNATSOneErrorPerReplica(t *testing.T) {
 	url := "nats://" + ln.Addr().String()
 	ln.Close()
 	p := start(t, "-nats", url, "-drain-timeout", "1s", "-status-every", "0", "-replica", "u")
-	p.waitLine(t, `^demo: every replica is subscribed: publishing$`)
+	p.waitLine(t, `msg="every replica is subscribed: publishing"$`)
 	p.signal(t, syscall.SIGTERM)
 	if code := p.wait(t); code != 1 {
 		t.Errorf("exit code %d, want 1", code)

@@ -8,7 +8,7 @@
 //	gcnotify-bridge -nats nats://n1:4222,nats://n2:4222 -replica $(hostname) v2.users.{id}.presence
 //
 // SIGTERM, SIGINT or SIGHUP stops reading Genesys, publishes what is held
-// within -drain-timeout, prints a summary and exits; a second signal exits
+// within -drain-timeout, logs a summary and exits; a second signal exits
 // at once. See -h for every flag.
 //
 // This binary links no test bed. To try the bridge without Genesys

@@ -1,7 +1,8 @@
 // Package cli is what the commands gcnotify-bridge and
 // gcnotify-bridge-demo share: the bridge's flags and environment, the
-// signals they stop on, and the loop that runs bridges with status lines
-// and a summary. It is also the production command gcnotify-bridge
+// signals they stop on, their log (log/slog records on stdout, text or
+// JSON), and the loop that runs bridges with status records and a
+// summary. It is also the production command gcnotify-bridge
 // itself (Main). It links no test bed: no nats-server and no notifytest;
 // the demo and the benchmark are in package demo.
 package cli
@@ -38,6 +39,7 @@ type Options struct {
 	StatusEvery    time.Duration // -status-every
 	RunFor         time.Duration // -for
 	Verbose        bool          // -v
+	LogFormat      string        // -log-format
 	Topics         []string      // the arguments, then the lines of TopicsFile
 }
 
@@ -61,9 +63,10 @@ func (o *Options) Register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", 0, "stream MaxBytes; 0 unlimited")
 	fs.Int64Var(&o.MaxMsgs, "max-msgs", 0, "stream MaxMsgs; 0 unlimited")
 	fs.IntVar(&o.StreamReplicas, "stream-replicas", 1, "copies of the stream in a NATS cluster (1 to 5)")
-	fs.DurationVar(&o.StatusEvery, "status-every", 2*time.Second, "how often to print the stream counts; 0 never")
+	fs.DurationVar(&o.StatusEvery, "status-every", 2*time.Second, "how often to log the stream counts; 0 never")
 	fs.DurationVar(&o.RunFor, "for", 0, "stop after this long, as on SIGTERM (default: until a signal)")
 	fs.BoolVar(&o.Verbose, "v", false, "also log the notify client's records")
+	fs.StringVar(&o.LogFormat, "log-format", "text", "the log's format, text or json (log/slog records on stdout)")
 }
 
 // Parse parses args with fs, whose flags include those of o, and collects
@@ -82,6 +85,9 @@ func (o *Options) Parse(fs *flag.FlagSet, args []string) error {
 	}
 	if o.DrainTimeout <= 0 {
 		return fmt.Errorf("-drain-timeout must be positive, got %v", o.DrainTimeout)
+	}
+	if o.LogFormat != "text" && o.LogFormat != "json" {
+		return fmt.Errorf("-log-format must be text or json, got %q", o.LogFormat)
 	}
 	return nil
 }
@@ -102,15 +108,18 @@ func (o *Options) BridgeConfig(log *slog.Logger) bridge.Config {
 	}
 }
 
-// Setup wraps stdout and stderr for use by several goroutines and returns
-// them with a logger on stderr and ctx bounded by -for.
-func (o *Options) Setup(ctx context.Context, stdout, stderr io.Writer) (context.Context, context.CancelFunc, io.Writer, *slog.Logger) {
-	stdout, stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
+// Setup returns the command's log, the records of -log-format on stdout,
+// and ctx bounded by -for.
+func (o *Options) Setup(ctx context.Context, stdout io.Writer) (context.Context, context.CancelFunc, *slog.Logger) {
 	cancel := context.CancelFunc(func() {})
 	if o.RunFor > 0 {
-		ctx, cancel = context.WithTimeout(ctx, o.RunFor)
+		ctx, cancel = context.WithTimeoutCause(ctx, o.RunFor, fmt.Errorf("-for %v elapsed", o.RunFor))
 	}
-	return ctx, cancel, stdout, slog.New(slog.NewTextHandler(stderr, nil))
+	var h slog.Handler = slog.NewTextHandler(stdout, nil)
+	if o.LogFormat == "json" {
+		h = slog.NewJSONHandler(stdout, nil)
+	}
+	return ctx, cancel, slog.New(h)
 }
 
 const usageText = `Publishes Genesys Cloud notifications to NATS JetStream, subject gc.<topic>,
@@ -121,8 +130,8 @@ publishes what is held within -drain-timeout and exits; a second signal exits
 at once. To try it without Genesys or NATS, run gcnotify-bridge-demo.`
 
 // Main runs the command gcnotify-bridge: args are its arguments without
-// the program name, getenv reads its environment, status lines go to
-// stdout and logs to stderr. It returns when ctx ends (after draining) or
+// the program name, getenv reads its environment, its log goes to stdout
+// and its usage to stderr. It returns when ctx ends (after draining) or
 // -for elapsed.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o Options
@@ -145,7 +154,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	case len(o.Topics) == 0:
 		return errors.New("name at least one topic, such as v2.users.{id}.presence, or use -topics-file")
 	}
-	ctx, cancel, stdout, log := o.Setup(ctx, stdout, stderr)
+	ctx, cancel, log := o.Setup(ctx, stdout)
 	defer cancel()
 
 	copts := []notify.Option{notify.WithEnvironment(env), notify.WithEventBuffer(16384)}
@@ -162,6 +171,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	cfg := o.BridgeConfig(log)
 	cfg.Client, cfg.NATSURL, cfg.Replica = c, o.NATSURL, o.Replica
-	fmt.Fprintf(stdout, "genesys: %s, %d topic(s); replica %s; stream %s on %s\n", env, len(o.Topics), o.Replica, o.Stream, bridge.RedactURLs(o.NATSURL))
-	return Run(ctx, &o, []bridge.Config{cfg}, nil, stdout)
+	log.Info("bridging Genesys Cloud to JetStream", "environment", env, "topics", len(o.Topics), "replica", o.Replica,
+		"stream", o.Stream, "nats", bridge.RedactURLs(o.NATSURL))
+	return Run(ctx, &o, []bridge.Config{cfg}, nil, log)
 }

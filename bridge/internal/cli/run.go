@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
+	"log/slog"
 	"time"
 
 	"github.com/gcnotify/notify/bridge"
@@ -22,17 +21,17 @@ type Feeder interface {
 	// bridge has read from its socket what was sent to it, so that closing
 	// the clients loses nothing.
 	Quiesce(bridges []*bridge.Bridge, deadline time.Time)
-	// Verify reads the stream back on nc and prints what it holds of the
+	// Verify reads the stream back on nc and logs what it holds of the
 	// events fed.
-	Verify(ctx context.Context, nc *nats.Conn, stream string, out io.Writer) error
+	Verify(ctx context.Context, nc *nats.Conn, stream string, log *slog.Logger) error
 }
 
 // verifyTimeout bounds Feeder.Verify, with NATS connected.
 const verifyTimeout = time.Minute
 
 // Run runs a bridge per configuration until ctx ends or one of them stops
-// by itself, printing status lines, then stops them all (each drains its
-// buffer within -drain-timeout) and prints a summary. feed, if not nil,
+// by itself, logging the status every -status-every, then stops them all
+// (each drains its buffer within -drain-timeout) and logs a summary. feed, if not nil,
 // feeds them and checks the stream at the end.
 //
 // Nothing after the stop waits for an unreachable NATS longer than the
@@ -40,7 +39,7 @@ const verifyTimeout = time.Minute
 // connection is up, and wait for it only until -drain-timeout after the
 // stop, so Run returns within -drain-timeout of the stop, plus the time the
 // feed's clients need to read what was sent to them.
-func Run(ctx context.Context, o *Options, cfgs []bridge.Config, feed Feeder, stdout io.Writer) error {
+func Run(ctx context.Context, o *Options, cfgs []bridge.Config, feed Feeder, log *slog.Logger) error {
 	closeClients := func() {
 		for _, c := range cfgs {
 			c.Client.Close()
@@ -84,61 +83,63 @@ func Run(ctx context.Context, o *Options, cfgs []bridge.Config, feed Feeder, std
 	}
 	all := make([]error, len(bridges)) // in the order of the bridges
 	running := len(bridges)
+	why := "a bridge stopped"
 wait:
 	for {
 		select {
 		case <-ctx.Done():
+			why = context.Cause(ctx).Error()
 			break wait
 		case r := <-results: // a bridge stopped by itself: stop them all
 			all[r.i], running = r.err, running-1
 			break wait
 		case <-tick:
-			fmt.Fprintln(stdout, mon.status(bridges))
+			mon.status(log, bridges)
 		}
 	}
 	deadline := time.Now().Add(o.DrainTimeout)
 	if feed != nil {
 		feed.Quiesce(bridges, deadline)
 	}
-	fmt.Fprintf(stdout, "stopping: closing the Genesys clients and publishing what is held, for %v at most\n", o.DrainTimeout)
+	log.Info("stopping: closing the Genesys clients and publishing what is held", "why", why, "drain_timeout", o.DrainTimeout)
 	stop()
 	for ; running > 0; running-- {
 		r := <-results
 		all[r.i] = r.err
 	}
 	for _, b := range bridges {
-		fmt.Fprintln(stdout, summary(b.Stats()))
+		summary(log, b.Stats())
 	}
 	// The monitor's connection may be coming back, as the bridges' did, after
 	// NATS restarted: wait for it with what is left of the drain timeout.
 	// Bridges that gave up on NATS used all of it, so nothing waits then.
 	if !mon.waitConnected(deadline) {
-		fmt.Fprintf(stdout, "summary: stream %s not read: not connected to NATS at %s\n", o.Stream, bridge.RedactURLs(cfgs[0].NATSURL))
+		log.Warn("stream not read: not connected to NATS", "stream", o.Stream, "nats", bridge.RedactURLs(cfgs[0].NATSURL))
 		if feed != nil {
-			fmt.Fprintln(stdout, "verify: not done: not connected to NATS")
+			log.Warn("stream not verified: not connected to NATS")
 		}
 		return errors.Join(all...)
 	}
 	if ev, rec, err := mon.counts(); err == nil {
-		fmt.Fprintf(stdout, "summary: stream %s holds %d events and %d lifecycle records\n", o.Stream, ev, rec)
+		log.Info("stream holds", "stream", o.Stream, "events", ev, "records", rec)
 	} else {
-		fmt.Fprintf(stdout, "summary: stream %s not read: %v\n", o.Stream, err)
+		log.Warn("stream not read", "stream", o.Stream, "err", err)
 	}
 	if feed != nil {
 		vctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
 		defer cancel()
-		if err := feed.Verify(vctx, mon.nc, o.Stream, stdout); err != nil {
+		if err := feed.Verify(vctx, mon.nc, o.Stream, log); err != nil {
 			all = append(all, fmt.Errorf("verify: %w", err))
 		}
 	}
 	return errors.Join(all...)
 }
 
-// summary is the closing line of a bridge.
-func summary(st bridge.Stats) string {
-	return fmt.Sprintf("summary: replica %s: received %d, published %d, duplicates rejected %d, records %d, dropped %d, client dropped %d, refused %d, retries %d, unpublished %d, drained in %v",
-		st.Replica, st.Received, st.Published, st.Duplicates, st.Records, st.Dropped, st.ClientDropped,
-		st.Refused, st.Retries, st.Unpublished, st.DrainDuration.Round(time.Millisecond))
+// summary logs the closing record of a bridge.
+func summary(log *slog.Logger, st bridge.Stats) {
+	log.Info("summary", "replica", st.Replica, "received", st.Received, "published", st.Published,
+		"duplicates_rejected", st.Duplicates, "records", st.Records, "dropped", st.Dropped, "client_dropped", st.ClientDropped,
+		"refused", st.Refused, "retries", st.Retries, "unpublished", st.Unpublished, "drained_in", st.DrainDuration.Round(time.Millisecond))
 }
 
 // monitor reads the stream's counts on a connection of its own.
@@ -218,34 +219,27 @@ func (m *monitor) info() (events, records, bytes uint64, err error) {
 	return info.State.Msgs - records, records, info.State.Bytes, nil
 }
 
-// status returns a status line: the stream's counts and rate, and each
-// bridge's state.
-func (m *monitor) status(bridges []*bridge.Bridge) string {
-	var b strings.Builder
-	b.WriteString(time.Now().Format("15:04:05 "))
+// status logs the stream's counts, with the rate of events stored since
+// the previous status once there is one, and each bridge's state.
+func (m *monitor) status(log *slog.Logger, bridges []*bridge.Bridge) {
 	var dups int64
 	for _, br := range bridges {
 		dups += br.Stats().Duplicates
 	}
 	if ev, rec, bytes, err := m.info(); err != nil {
-		fmt.Fprintf(&b, "stream %s: unavailable (%v)", m.stream, err)
+		log.Warn("stream unavailable", "stream", m.stream, "err", err)
 	} else {
 		now := time.Now()
-		rate := 0.0 // the events stored before the first read are not a rate
-		if m.read {
-			rate = float64(ev-min(m.last, ev)) / now.Sub(m.lastAt).Seconds()
+		attrs := []any{"stream", m.stream, "events", ev, "records", rec, "bytes", bytes, "duplicates_rejected", dups}
+		if m.read { // the events stored before the first read are not a rate
+			attrs = append(attrs, "events_per_s", int64(float64(ev-min(m.last, ev))/now.Sub(m.lastAt).Seconds()))
 		}
 		m.read, m.last, m.lastAt = true, ev, now
-		fmt.Fprintf(&b, "stream %s: %d events stored, %d records, %.1f MB, %.0f events/s; duplicates rejected %d",
-			m.stream, ev, rec, float64(bytes)/1e6, rate, dups)
+		log.Info("stream", attrs...)
 	}
 	for _, br := range bridges {
 		st := br.Stats()
-		nats := "nats up"
-		if !st.NATSConnected {
-			nats = "NATS DOWN"
-		}
-		fmt.Fprintf(&b, " | %s: genesys %s, %s, held %d, dropped %d", st.Replica, st.Genesys, nats, st.Held, st.Dropped+st.ClientDropped)
+		log.Info("replica", "replica", st.Replica, "genesys", string(st.Genesys), "nats_connected", st.NATSConnected,
+			"held", st.Held, "dropped", st.Dropped+st.ClientDropped)
 	}
-	return b.String()
 }

@@ -16,18 +16,19 @@ import (
 // Signals are the signals the commands stop on.
 var Signals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM}
 
-// NotifyContext returns a context that ends at the first of Signals, after
-// a line on stderr, so that the command stops reading Genesys, drains and
-// exits. At a second signal it calls abort, which must remove what may not
-// be left behind (a temporary store) and return promptly, and exits at
-// once with status 128 + the signal's number.
+// NotifyContext returns a context that ends at the first of Signals, with
+// the signal as its cause (which Run logs), so that the command stops
+// reading Genesys, drains and exits. At a second signal it says so on
+// stderr, calls abort, which must remove what may not be left behind (a
+// temporary store) and return promptly, and exits at once with status 128
+// + the signal's number.
 //
 // Call stop when the command is done, before it exits: from then on the
 // signals have their default effect again. A stop that comes while abort
 // runs waits for the exit, so the command never exits before abort is
 // done.
 func NotifyContext(name string, stderr io.Writer, abort func()) (ctx context.Context, stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, Signals...)
 	var mu sync.Mutex // held by stop, and by the abort until the exit
@@ -36,8 +37,7 @@ func NotifyContext(name string, stderr io.Writer, abort func()) (ctx context.Con
 	go func() {
 		select {
 		case sig := <-sigs:
-			fmt.Fprintf(stderr, "%s: %v: stopping; a second signal stops at once\n", name, sig)
-			cancel()
+			cancel(fmt.Errorf("%v; a second signal stops at once", sig))
 		case <-done:
 			return
 		}
@@ -69,7 +69,7 @@ func NotifyContext(name string, stderr io.Writer, abort func()) (ctx context.Con
 		stopped = true
 		signal.Stop(sigs)
 		close(done)
-		cancel()
+		cancel(nil)
 	}
 }
 

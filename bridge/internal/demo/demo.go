@@ -37,7 +37,7 @@ const usageText = `Runs the Genesys-to-JetStream bridge on this machine without 
 replicas in this process, each with a fake Genesys server of its own fed the
 same synthetic events, one socket dropped now and then (never two at once), and
 an embedded nats-server with JetStream in a temporary directory unless -nats
-(or NATS_URL) names a server. It prints the stream's counts, and at the end a
+(or NATS_URL) names a server. It logs the stream's counts, and at the end a
 summary per replica and what the stream holds of the events. SIGTERM, SIGINT or
 SIGHUP stops it as -for does; the temporary store is removed in every case.
 -bench N measures the throughput of one bridge instead.`
@@ -68,10 +68,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if o.replicas < 1 || o.replicas > 10 {
 		return fmt.Errorf("-demo-replicas must be 1 to 10, got %d", o.replicas)
 	}
-	ctx, cancel, stdout, log := o.Setup(ctx, stdout, stderr)
+	ctx, cancel, log := o.Setup(ctx, stdout)
 	defer cancel()
 	if o.bench > 0 {
-		return runBench(ctx, &o, stdout, log)
+		return runBench(ctx, &o, log)
 	}
 
 	var embedded *testbed.NATS
@@ -89,9 +89,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		defer running.Store(nil)
 		defer n.Stop()
 		o.NATSURL, embedded = n.URL(), n
-		fmt.Fprintf(stdout, "nats: embedded nats-server at %s, JetStream store %s (removed at exit)\n", o.NATSURL, dir)
+		log.Info("embedded nats-server started; its store is removed at exit", "nats", o.NATSURL, "store", dir)
 	}
-	return run(ctx, &o, embedded, stdout, log)
+	return run(ctx, &o, embedded, log)
 }
 
 // running is the embedded nats-server of the demo running now, for Abort.
@@ -119,7 +119,7 @@ func Abort() {
 // run runs o.replicas bridges in this process, each against a fake Genesys
 // server of its own, all fed the same synthetic events. embedded is the
 // embedded nats-server, nil if NATS is external.
-func run(ctx context.Context, o *options, embedded *testbed.NATS, stdout io.Writer, log *slog.Logger) error {
+func run(ctx context.Context, o *options, embedded *testbed.NATS, log *slog.Logger) error {
 	feed := testbed.NewFeed(o.replicas, notifytest.Config{HeartbeatInterval: time.Second})
 	defer feed.Close()
 	var cfgs []bridge.Config
@@ -140,14 +140,14 @@ func run(ctx context.Context, o *options, embedded *testbed.NATS, stdout io.Writ
 		cfg.Client, cfg.NATSURL, cfg.Replica = c, o.NATSURL, fmt.Sprintf("%s-%d", o.Replica, i+1)
 		cfgs = append(cfgs, cfg)
 	}
-	fmt.Fprintf(stdout, "demo: no Genesys credentials: %d replicas, each with its own fake Genesys server, %d events/s, one socket dropped every %v; stream %s on %s\n",
-		o.replicas, o.rate, o.dropEvery, o.Stream, o.NATSURL)
+	log.Info("no Genesys credentials: each replica has a fake Genesys server of its own", "replicas", o.replicas,
+		"events_per_s", o.rate, "drop_every", o.dropEvery, "stream", o.Stream, "nats", o.NATSURL)
 	d := &demo{feed: feed, synth: testbed.NewSynth(), ledger: testbed.NewLedger(o.replicas), rate: o.rate,
-		dropEvery: o.dropEvery, out: stdout, stop: make(chan struct{})}
+		dropEvery: o.dropEvery, log: log, stop: make(chan struct{})}
 	if embedded != nil {
 		d.nats, d.natsEvery = embedded, o.natsRestartEach
 	}
-	return cli.Run(ctx, &o.Options, cfgs, d, stdout)
+	return cli.Run(ctx, &o.Options, cfgs, d, log)
 }
 
 // demo feeds synthetic events to the bridges and drops one replica's
@@ -159,7 +159,7 @@ type demo struct {
 	ledger    *testbed.Ledger
 	rate      int
 	dropEvery time.Duration
-	out       io.Writer
+	log       *slog.Logger
 
 	nats      *testbed.NATS // nil: not restarted
 	natsEvery time.Duration
@@ -197,17 +197,17 @@ func (d *demo) natsLoop() {
 		case <-t.C:
 		}
 		d.nats.Stop()
-		fmt.Fprintf(d.out, "demo: nats-server stopped for %v\n", outage)
+		d.log.Info("nats-server stopped", "for", outage)
 		select {
 		case <-d.stop:
 			return
 		case <-time.After(outage):
 		}
 		if err := d.nats.Start(); err != nil {
-			fmt.Fprintf(d.out, "demo: nats-server did not start again: %v\n", err)
+			d.log.Error("nats-server did not start again", "err", err)
 			return
 		}
-		fmt.Fprintln(d.out, "demo: nats-server started again on the same port and store")
+		d.log.Info("nats-server started again on the same port and store")
 	}
 }
 
@@ -223,7 +223,7 @@ func (d *demo) publish() {
 		case <-t.C:
 		}
 	}
-	fmt.Fprintln(d.out, "demo: every replica is subscribed: publishing")
+	d.log.Info("every replica is subscribed: publishing")
 	acc := 0.0
 	for {
 		select {
@@ -254,7 +254,7 @@ func (d *demo) dropLoop() {
 			continue
 		}
 		d.drops.Add(1)
-		fmt.Fprintf(d.out, "demo: dropped the Genesys socket of replica %s\n", d.bridges[next].Stats().Replica)
+		d.log.Info("dropped a Genesys socket", "replica", d.bridges[next].Stats().Replica)
 		next = (next + 1) % d.feed.Len()
 	}
 }
@@ -278,18 +278,22 @@ func (d *demo) Quiesce(bridges []*bridge.Bridge, deadline time.Time) {
 		}
 		<-t.C
 	}
-	fmt.Fprintln(d.out, "demo: the replicas did not read every event sent to them within -drain-timeout")
+	d.log.Warn("the replicas did not read every event sent to them within -drain-timeout")
 }
 
-// Verify reads the stream back and prints what it holds of the demo's
+// Verify reads the stream back and logs what it holds of the demo's
 // events: each one that reached a replica must be stored exactly once.
-func (d *demo) Verify(ctx context.Context, nc *nats.Conn, stream string, out io.Writer) error {
+func (d *demo) Verify(ctx context.Context, nc *nats.Conn, stream string, log *slog.Logger) error {
 	c, err := testbed.ReadStream(ctx, nc, stream)
 	if err != nil {
 		return err
 	}
 	v := d.ledger.Judge(c.Seqs(d.synth.Run()), d.synth.Last())
-	fmt.Fprintf(out, "verify: %d socket drops; %v\n", d.drops.Load(), v)
+	level := slog.LevelInfo
+	if !v.OK() {
+		level = slog.LevelError
+	}
+	log.Log(ctx, level, "verified the stream", "socket_drops", d.drops.Load(), "verdict", v)
 	if !v.OK() {
 		return fmt.Errorf("the stream does not hold every event that reached a replica exactly once: %v", v)
 	}
@@ -297,18 +301,18 @@ func (d *demo) Verify(ctx context.Context, nc *nats.Conn, stream string, out io.
 }
 
 // runBench runs the -bench mode.
-func runBench(ctx context.Context, o *options, stdout io.Writer, log *slog.Logger) error {
+func runBench(ctx context.Context, o *options, log *slog.Logger) error {
 	cfg := o.BridgeConfig(log)
 	mode := "live flow"
 	if o.backlog {
 		mode = "backlog drain"
 	}
-	fmt.Fprintf(stdout, "bench: %d events, %s, one bridge, embedded nats-server with file storage\n", o.bench, mode)
+	log.Info("bench: one bridge, embedded nats-server with file storage", "events", o.bench, "mode", mode)
 	res, err := testbed.Bench(ctx, testbed.BenchConfig{Events: o.bench, Bridge: cfg, Backlog: o.backlog, Logger: log})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "bench: %v\n", res)
+	log.Info("bench done", "result", res)
 	if res.Duplicate != 0 || res.Lost != 0 || res.Unreached != 0 {
 		return fmt.Errorf("bench stored %d duplicates, lost %d events and %d reached no socket", res.Duplicate, res.Lost, res.Unreached)
 	}

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,10 +34,10 @@ func stderr() io.Writer {
 }
 
 // storeRE finds the embedded nats-server's temporary store in the output.
-var storeRE = regexp.MustCompile(`JetStream store (\S+) \(removed at exit\)`)
+var storeRE = regexp.MustCompile(`msg="embedded nats-server started; its store is removed at exit" nats=\S+ store=(\S+)\n`)
 
-// verifyRE is the demo's closing line.
-var verifyRE = regexp.MustCompile(`(?m)^verify: (\d+) socket drops; (\d+) events published: (\d+) reached a replica, (\d+) reached none \([^)]*\); stored (\d+), duplicates stored (\d+), lost (\d+)$`)
+// verifyRE is the demo's closing record.
+var verifyRE = regexp.MustCompile(`(?m)^time=\S+ level=INFO msg="verified the stream" socket_drops=(\d+) verdict.published=(\d+) verdict.reached=(\d+) verdict.unreached=(\d+) verdict.stored=(\d+) verdict.duplicates=(\d+) verdict.lost=(\d+)( verdict.first_unreached=\d+)?$`)
 
 // watcher collects a command's output and closes ready once ok holds for
 // it.
@@ -95,7 +96,7 @@ func runUntil(t *testing.T, args []string, ok func(text string) bool) (string, e
 	return w.String(), err
 }
 
-var statusRE = regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d stream GENESYS: \d+ events stored`)
+var statusRE = regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=stream stream=GENESYS events=\d+ `)
 
 // The demo, as a new user runs it: two replicas, socket drops and a NATS
 // restart, status lines, a summary, and every event that reached a
@@ -108,11 +109,11 @@ var statusRE = regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d stream GENESYS: \d+ event
 // the command's monitor is back too.
 func TestDemo(t *testing.T) {
 	shown := []string{
-		"nats: embedded nats-server",
-		"demo: every replica is subscribed: publishing",
-		"demo: dropped the Genesys socket of replica t-1",
-		"demo: dropped the Genesys socket of replica t-2",
-		"demo: nats-server started again",
+		`msg="embedded nats-server started`,
+		`msg="every replica is subscribed: publishing"`,
+		`msg="dropped a Genesys socket" replica=t-1`,
+		`msg="dropped a Genesys socket" replica=t-2`,
+		`msg="nats-server started again`,
 	}
 	args := []string{"-status-every", "200ms", "-drop-every", "300ms", "-nats-restart-every", "1s", "-demo-rate", "400", "-replica", "t"}
 	text, err := runUntil(t, args, func(text string) bool {
@@ -121,7 +122,7 @@ func TestDemo(t *testing.T) {
 				return false
 			}
 		}
-		return len(statusRE.FindAllString(text, 3)) == 3 && strings.HasSuffix(text, "demo: nats-server stopped for 500ms\n")
+		return len(statusRE.FindAllString(text, 3)) == 3 && strings.HasSuffix(text, `msg="nats-server stopped" for=500ms`+"\n")
 	})
 	defer func() {
 		if t.Failed() {
@@ -131,7 +132,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"summary: replica t-1:", "summary: replica t-2:"} {
+	for _, want := range []string{"msg=summary replica=t-1 ", "msg=summary replica=t-2 "} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -166,7 +167,7 @@ func TestBenchMode(t *testing.T) {
 	if err := Main(context.Background(), []string{"-bench", "3000"}, noEnv, &out, stderr()); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if !regexp.MustCompile(`3000 events in .*: \d+ events/s .* stored 3000, duplicates stored 0, lost 0, reached no socket 0, dropped 0 by the bridge and 0 by the client`).MatchString(out.String()) {
+	if !regexp.MustCompile(`msg="bench done" result.events=3000 result.elapsed=\S+ result.events_per_s=\d+ result.frames_written_in=\S+ result.stored=3000 result.duplicates=0 result.lost=0 result.unreached=0 result.dropped=0 result.client_dropped=0\n`).MatchString(out.String()) {
 		t.Fatalf("bench output:\n%s", out.String())
 	}
 }
@@ -191,7 +192,7 @@ func closedPort(t *testing.T) string {
 func TestUnreachableNATS(t *testing.T) {
 	url := "nats://" + closedPort(t)
 	text, err := runUntil(t, []string{"-nats", url, "-drain-timeout", "1s", "-status-every", "0", "-replica", "u"}, func(text string) bool {
-		return strings.Contains(text, "demo: every replica is subscribed: publishing")
+		return strings.Contains(text, `msg="every replica is subscribed: publishing"`)
 	})
 	if !errors.Is(err, bridge.ErrDrainTimeout) {
 		t.Fatalf("Main: %v, want ErrDrainTimeout\n%s", err, text)
@@ -208,10 +209,10 @@ func TestUnreachableNATS(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"summary: replica u-1:",
-		"summary: replica u-2:",
-		"summary: stream GENESYS not read: not connected to NATS at " + url,
-		"verify: not done: not connected to NATS",
+		"msg=summary replica=u-1 ",
+		"msg=summary replica=u-2 ",
+		`level=WARN msg="stream not read: not connected to NATS" stream=GENESYS nats=` + url,
+		`level=WARN msg="stream not verified: not connected to NATS"`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
@@ -219,5 +220,68 @@ func TestUnreachableNATS(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(text)
+	}
+}
+
+// The output is one log: every line a log/slog record, text by default,
+// JSON with -log-format json, and no rate of events until one can be
+// measured, between two reads of the stream.
+func TestOneLogFormat(t *testing.T) {
+	textRecord := regexp.MustCompile(`^time=\S+ level=(DEBUG|INFO|WARN|ERROR) msg=`)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			// records returns the attributes of each line, failing the test
+			// for a line that is not a record of the format.
+			records := func(text string) []map[string]any {
+				var recs []map[string]any
+				for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+					rec := map[string]any{}
+					if format == "json" {
+						if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["time"] == nil || rec["level"] == nil || rec["msg"] == nil {
+							t.Errorf("not a JSON record: %q", line)
+						}
+					} else {
+						if !textRecord.MatchString(line) {
+							t.Errorf("not a text record: %q", line)
+						}
+						if m := regexp.MustCompile(`msg=("[^"]*"|\S+)`).FindStringSubmatch(line); m != nil {
+							rec["msg"] = strings.Trim(m[1], `"`)
+						}
+						if strings.Contains(line, " events_per_s=") {
+							rec["events_per_s"] = true
+						}
+					}
+					recs = append(recs, rec)
+				}
+				return recs
+			}
+			stream := func(text string) (rates []bool) {
+				for _, rec := range records(text) {
+					if rec["msg"] == "stream" {
+						rates = append(rates, rec["events_per_s"] != nil)
+					}
+				}
+				return rates
+			}
+			args := []string{"-for", "1s", "-status-every", "100ms", "-drop-every", "0", "-demo-rate", "100", "-replica", "f"}
+			if format == "json" { // text is the default
+				args = append(args, "-log-format", "json")
+			}
+			var out bytes.Buffer
+			if err := Main(context.Background(), args, noEnv, &out, stderr()); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			text := out.String()
+			if rates := stream(text); len(rates) < 3 || rates[0] || !rates[1] || !rates[2] {
+				t.Errorf("stream records with a rate: %v, want none in the first and one in each later", rates)
+			}
+			if t.Failed() {
+				t.Log(text)
+			}
+		})
+	}
+	var out bytes.Buffer
+	if err := Main(context.Background(), []string{"-log-format", "xml"}, noEnv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "-log-format must be text or json") {
+		t.Errorf("-log-format xml: %v", err)
 	}
 }

@@ -42,6 +42,14 @@ type BenchResult struct {
 // Rate returns the events per second through the bridge.
 func (r BenchResult) Rate() float64 { return float64(r.Events) / r.Elapsed.Seconds() }
 
+// LogValue is r as log attributes.
+func (r BenchResult) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("events", r.Events), slog.Duration("elapsed", r.Elapsed.Round(time.Millisecond)),
+		slog.Int64("events_per_s", int64(r.Rate())), slog.Duration("frames_written_in", r.Published.Round(time.Millisecond)),
+		slog.Int("stored", r.Stored), slog.Int("duplicates", r.Duplicate), slog.Int("lost", r.Lost),
+		slog.Int("unreached", r.Unreached), slog.Int64("dropped", r.Dropped), slog.Int64("client_dropped", r.ClientDrp))
+}
+
 // String returns the result as one line.
 func (r BenchResult) String() string {
 	return fmt.Sprintf("%d events in %v: %.0f events/s through the bridge (frames written in %v); stored %d, duplicates stored %d, lost %d, reached no socket %d, dropped %d by the bridge and %d by the client",

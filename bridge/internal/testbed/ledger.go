@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 )
 
@@ -112,6 +113,23 @@ func (l *Ledger) Judge(seqs map[int64]int, last int64) Verdict {
 func (v Verdict) OK() bool { return v.Lost == 0 && v.Duplicate == 0 && v.Phantom == 0 }
 
 // String returns the verdict as one line.
+// LogValue is v as log attributes: the counts, and the first sequence
+// numbers lost and unreached, if any.
+func (v Verdict) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Int("published", v.Published), slog.Int("reached", v.Reached), slog.Int("unreached", v.Unreached),
+		slog.Int("stored", v.Stored), slog.Int("duplicates", v.Duplicate), slog.Int("lost", v.Lost)}
+	if v.Phantom > 0 {
+		attrs = append(attrs, slog.Int("phantom", v.Phantom))
+	}
+	if v.FirstLost > 0 {
+		attrs = append(attrs, slog.Int64("first_lost", v.FirstLost))
+	}
+	if v.FirstUnreached > 0 {
+		attrs = append(attrs, slog.Int64("first_unreached", v.FirstUnreached))
+	}
+	return slog.GroupValue(attrs...)
+}
+
 func (v Verdict) String() string {
 	first := ""
 	if v.Unreached > 0 {
