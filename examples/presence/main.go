@@ -258,7 +258,7 @@ func show(ctx context.Context, c *notify.Client, v *screen, agents []agent, m *n
 		case notify.Notification:
 			if a, ok := byTopic[ev.Topic]; ok && m.Apply(ev) {
 				why := "presence"
-				if strings.HasSuffix(ev.Topic, ".routingStatus") {
+				if notify.TopicTemplate(ev.Topic) == "v2.users.{id}.routingStatus" {
 					why = "routing"
 				}
 				changed(a, why)

@@ -234,23 +234,23 @@ func shortTopic(topic string) string {
 // the body.
 func summary(topic string, body json.RawMessage) string {
 	var err error
-	switch {
-	case strings.HasSuffix(topic, ".presence"):
+	switch notify.TopicTemplate(topic) {
+	case "v2.users.{id}.presence":
 		var p notify.UserPresence
 		if err = json.Unmarshal(body, &p); err == nil {
 			return p.PresenceDefinition.SystemPresence
 		}
-	case strings.HasSuffix(topic, ".routingStatus"):
+	case "v2.users.{id}.routingStatus":
 		var r notify.UserRoutingStatus
 		if err = json.Unmarshal(body, &r); err == nil {
 			return r.RoutingStatus.Status
 		}
-	case strings.HasSuffix(topic, ".observations"):
+	case "v2.analytics.queues.{id}.observations":
 		var o notify.QueueObservation
 		if err = json.Unmarshal(body, &o); err == nil {
 			return counts(o)
 		}
-	case strings.HasSuffix(topic, ".conversations"):
+	case "v2.users.{id}.conversations", "v2.routing.queues.{id}.conversations":
 		var c notify.Conversation
 		if err = json.Unmarshal(body, &c); err == nil {
 			return conversation(c)
