@@ -463,7 +463,12 @@ func simSchedule(rng *randv2.Rand, p simParams) []simAction {
 	case 0:
 		acts = append(acts, simAction{at: time.Duration(rng.Int64N(int64(at + 1))), kind: actRefuse})
 	case 1:
-		acts = append(acts, simAction{at: time.Duration(rng.Int64N(int64(at + 1))), kind: actClose})
+		// Right after a call, which is then often under way.
+		close := simAction{at: time.Duration(rng.Int64N(int64(at + 1))), kind: actClose, k: rng.IntN(2)}
+		if calls := slices.DeleteFunc(slices.Clone(acts), func(a simAction) bool { return a.kind != actCall }); len(calls) > 0 {
+			close.at = calls[rng.IntN(len(calls))].at + time.Millisecond
+		}
+		acts = append(acts, close)
 	}
 	slices.SortStableFunc(acts, func(a, b simAction) int { return cmp.Compare(a.at, b.at) })
 	return acts

@@ -135,7 +135,7 @@ func (r *simRun) run() {
 		r.probe()
 	}
 	if r.fail == nil && len(r.closes) == 0 {
-		r.close()
+		r.close(false)
 	}
 }
 
@@ -349,7 +349,7 @@ func (r *simRun) apply(a simAction) {
 		r.srv.refuseCredentials()
 		r.step("credentials refused for good; every token revoked")
 	case actClose:
-		r.close()
+		r.close(a.k%2 == 0)
 	default:
 		r.socketFault(a)
 	}
@@ -470,14 +470,22 @@ func (r *simRun) cancel(slot int) {
 	r.step("slot %d: the context of %v ends", slot, call)
 }
 
-// close calls Close from two goroutines.
-func (r *simRun) close() {
+// close calls Close from two goroutines; with cancel, as a service that
+// shuts down does, the context of every call under way ends in the same
+// step.
+func (r *simRun) close(cancel bool) {
+	for _, s := range r.slots {
+		if cancel && s.call != nil && s.call.cancelled.IsZero() {
+			s.call.cancel()
+			s.call.cancelled = r.clk.Now()
+		}
+	}
 	for range 2 {
 		cl := &simClose{done: make(chan error, 1)}
 		r.closes = append(r.closes, cl)
 		go func() { cl.done <- r.c.Close() }()
 	}
-	r.step("Close, twice at once")
+	r.step("Close, twice at once; the calls' contexts end too: %v", cancel)
 }
 
 // quiet stops the faults, ends the calls' contexts and waits until
