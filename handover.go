@@ -101,9 +101,11 @@ func (o *owner) handedOver(r dialResult) error {
 	}
 	old := o.cur
 	o.log.Info("notify: handed over", "from", old.conn.ID(), "to", r.conn.ID())
-	o.connect(r, Connected{ChannelID: r.conn.ID(), Reconnect: true})
+	// The new connection's events wait behind its Connected until the old
+	// one is read to its end, so they follow the old one's in order.
 	o.ho.old = old
 	o.handoverTo(handoverDraining, "new connection up")
+	o.connect(r, Connected{ChannelID: r.conn.ID(), Reconnect: true})
 	o.drain(old)
 	return nil
 }
@@ -133,16 +135,18 @@ func (o *owner) drained(d drained) {
 	if d.l != o.ho.old {
 		return // an old connection let go before its drain ended
 	}
-	if d.err != nil {
-		o.log.Warn("notify: old connection not drained", "channel", d.l.conn.ID(), "err", d.err)
-		o.letGo(nil)
-		return
-	}
 	var left wire.Session
-	if s, ok := d.l.conn.(wire.OnSession); ok {
+	if s, ok := d.l.conn.(wire.OnSession); ok && d.err == nil {
 		left = s.Session()
 	}
+	if d.err != nil {
+		// What the old connection did not deliver is lost: the new
+		// connection's Connected says so.
+		o.log.Warn("notify: old connection not drained", "channel", d.l.conn.ID(), "err", d.err)
+		o.pending.Gap, o.pending.Downtime = true, o.clk.Now().Sub(d.l.conn.Seen())
+	}
 	o.letGo(left)
+	o.announce()
 }
 
 // readToEnd waits until l has read everything its server sent before now.

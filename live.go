@@ -26,7 +26,8 @@ type live struct {
 	// no handover answers: the next connection then follows at once.
 	announced bool
 	ctx       context.Context
-	cancel    context.CancelFunc // ends its tasks
+	cancel    context.CancelFunc      // ends its tasks
+	release   context.CancelCauseFunc // ends the context it was dialed with
 
 	passing  atomic.Bool // the gate is open: the reader's fast path
 	mu       sync.Mutex
@@ -48,8 +49,8 @@ const (
 // more events arrived than its gate holds.
 var errHeldTooMany = errors.New("notify: too many events arrived before the subscriptions were in place")
 
-func newLive(conn wire.Conn, gen uint64, up time.Time, earlyMax int) *live {
-	l := &live{conn: conn, gen: gen, up: up, closing: make(chan struct{}, 1), done: make(chan struct{}), earlyMax: earlyMax}
+func newLive(conn wire.Conn, gen uint64, up time.Time, earlyMax int, release context.CancelCauseFunc) *live {
+	l := &live{conn: conn, gen: gen, up: up, closing: make(chan struct{}, 1), done: make(chan struct{}), earlyMax: earlyMax, release: release}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	return l
 }
@@ -62,6 +63,7 @@ func (l *live) end(why error) {
 	l.why = why
 	l.cancel()
 	l.conn.Close()
+	l.release(nil)
 }
 
 // ended returns why the connection ended: the owner's reason if it ended
@@ -73,19 +75,25 @@ func (l *live) ended() error {
 	return l.err
 }
 
-// deliver passes n on, or holds it while the connection's Connected is not
-// out, so that its events follow it. A gate that overflows ends the
-// connection: its events are then covered by the next one's gap.
-func (l *live) deliver(out *outbox, n Notification) {
+// deliver passes n on unless another connection delivered it, or holds
+// it while the connection's Connected is not out, so that its events
+// follow it (and, in a handover, the old connection's). A gate that
+// overflows ends the connection: its events are then covered by the next
+// one's gap.
+func (l *live) deliver(h host, out *outbox, n Notification) {
 	if l.passing.Load() {
-		out.push(n)
+		if !h.duplicate(l.gen, &n) {
+			out.push(n)
+		}
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch l.gate {
 	case gateOpen:
-		out.push(n)
+		if !h.duplicate(l.gen, &n) {
+			out.push(n)
+		}
 	case gateShut:
 		if len(l.early) < l.earlyMax {
 			l.early = append(l.early, n)
@@ -96,9 +104,10 @@ func (l *live) deliver(out *outbox, n Notification) {
 	}
 }
 
-// open delivers ev and the events held before it, and lets the rest
-// through. It reports false if the gate overflowed.
-func (l *live) open(out *outbox, ev Connected) bool {
+// open delivers ev and the events held before it that no other
+// connection delivered, and lets the rest through. It reports false if
+// the gate overflowed.
+func (l *live) open(h host, out *outbox, ev Connected) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.gate != gateShut {
@@ -106,7 +115,9 @@ func (l *live) open(out *outbox, ev Connected) bool {
 	}
 	out.push(ev)
 	for _, n := range l.early {
-		out.push(n)
+		if !h.duplicate(l.gen, &n) {
+			out.push(n)
+		}
 	}
 	l.early = nil
 	l.gate = gateOpen
@@ -137,10 +148,7 @@ func (l *live) read(h host, out *outbox) {
 		}
 		switch f.Kind {
 		case wire.Notify:
-			n := notification(f.Event)
-			if !h.duplicate(l.gen, &n) {
-				l.deliver(out, n)
-			}
+			l.deliver(h, out, notification(f.Event))
 		case wire.Invalid:
 			h.logger().Warn("notify: skipping an undecodable frame", "channel", l.conn.ID(), "gen", l.gen, "err", f.Err)
 		case wire.Closing:

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -44,22 +45,23 @@ type owner struct {
 	clk      clock.Clock
 	policy   *retryPolicy // reconnects
 	tasks    sync.WaitGroup
-	results  chan any      // what tasks report
-	stopped  chan struct{} // closed when run ends
-	want     set           // the desired set
-	held     set           // the server's set on cur
-	cur      *live         // the connection, from announcing on
-	connects int           // connections that announced so far
-	lostAt   time.Time     // when the last connection ended
-	failures int           // attempts in a row that failed or ended early
-	after    wire.Class    // what ended the previous connection, for the next dial
-	pending  Connected     // cur's Connected, while announcing
-	pingedAt time.Time     // when the unanswered ping was sent; zero if none
-	chg      changes       // the subscription change in flight
-	ho       handover      // the handover in progress
-	timer    clock.Timer   // the phase's deadline: the next dial, or the announcement's
-	watch    clock.Timer   // heartbeat
-	renew    clock.Timer   // renewal
+	results  chan any                // what tasks report
+	stopped  chan struct{}           // closed when run ends
+	want     set                     // the desired set
+	held     set                     // the server's set on cur
+	cur      *live                   // the connection, from announcing on
+	connects int                     // connections that announced so far
+	lostAt   time.Time               // when the last connection ended
+	failures int                     // attempts in a row that failed or ended early
+	after    wire.Class              // what ended the previous connection, for the next dial
+	pending  Connected               // cur's Connected, while announcing
+	giveUp   context.CancelCauseFunc // ends the dial out
+	pingedAt time.Time               // when the unanswered ping was sent; zero if none
+	chg      changes                 // the subscription change in flight
+	ho       handover                // the handover in progress
+	timer    clock.Timer             // the phase's deadline: the next dial, or the announcement's
+	watch    clock.Timer             // heartbeat
+	renew    clock.Timer             // renewal
 }
 
 // phase is where an owner's connection stands.
@@ -244,27 +246,43 @@ type dialResult struct {
 	topics   []string
 	rejected []wire.Rejection
 	err      error
+	release  context.CancelCauseFunc // ends the dial's context
 }
 
 // dial opens a connection with the whole set while nothing serves.
 func (o *owner) dial(ctx context.Context, after wire.Class, reuse wire.Session) {
 	o.to(phaseDialing, "dial")
+	o.timer.Reset(o.cfg.heartbeat)
 	o.startDial(ctx, after, reuse)
 }
 
 // startDial runs a dial in a task; a handover's dial runs while cur
-// serves.
+// serves. The dial's context is the connection's: it ends when the dial
+// is given up, or with the connection it made.
 func (o *owner) startDial(ctx context.Context, after wire.Class, reuse wire.Session) {
 	topics := o.want.sorted()
+	dctx, cancel := context.WithCancelCause(ctx)
+	o.giveUp = cancel
 	o.task(func() {
-		conn, rej, err := o.proto.Dial(ctx, topics, after, reuse)
-		o.report(dialResult{conn, topics, rej, err})
+		conn, rej, err := o.proto.Dial(dctx, topics, after, reuse)
+		if err != nil && ctx.Err() == nil && context.Cause(dctx) != dctx.Err() {
+			err = context.Cause(dctx) // given up: say why
+		}
+		o.report(dialResult{conn, topics, rej, err, cancel})
 	})
 }
+
+// errDialTimeout gives up a dial that took longer than the heartbeat
+// timeout, so a hung request is reported and retried.
+var errDialTimeout = errors.New("notify: connecting took longer than the heartbeat timeout")
 
 // dialed takes a dial's result: the reconnect's while dialing, else the
 // handover's.
 func (o *owner) dialed(ctx context.Context, r dialResult) error {
+	o.giveUp = nil
+	if r.err != nil {
+		r.release(nil)
+	}
 	if o.phase != phaseDialing {
 		return o.handedOver(r)
 	}
@@ -286,7 +304,7 @@ func (o *owner) dialed(ctx context.Context, r dialResult) error {
 // connect makes r's connection cur and announces it with ev once the set
 // is in place.
 func (o *owner) connect(r dialResult, ev Connected) {
-	l := newLive(r.conn, o.host.nextGen(), o.clk.Now(), max(o.cfg.eventBuffer, 1))
+	l := newLive(r.conn, o.host.nextGen(), o.clk.Now(), max(o.cfg.eventBuffer, dedupWindow), r.release)
 	o.task(func() { l.read(o.host, o.out) })
 	o.cur, o.held = l, setOf(r.topics)
 	o.reject(r.rejected)
@@ -304,7 +322,7 @@ func (o *owner) connect(r dialResult, ev Connected) {
 // announce delivers cur's Connected once the set is in place, and its
 // held events after it.
 func (o *owner) announce() {
-	if o.phase != phaseAnnouncing || o.chg.phase != changeIdle || len(o.chg.waiting) > 0 {
+	if o.phase != phaseAnnouncing || o.chg.phase != changeIdle || len(o.chg.waiting) > 0 || o.ho.phase == handoverDraining {
 		return
 	}
 	l, ev := o.cur, o.pending
@@ -312,7 +330,7 @@ func (o *owner) announce() {
 	id := l.conn.ID()
 	o.serves(&id) // in Stats before Connected is read
 	o.cfg.trace.connected(ev)
-	if !l.open(o.out, ev) {
+	if !l.open(o.host, o.out, ev) {
 		o.serves(nil)
 		return // the gate overflowed: the connection is ending
 	}
@@ -335,12 +353,19 @@ func (o *owner) serves(id *string) {
 }
 
 // deadline handles the phase timer: the next dial while backing off; a
+// dial that takes longer than the heartbeat timeout is given up; a
 // connection whose Connected could not go out in time is a fault.
 func (o *owner) deadline(ctx context.Context) {
 	switch o.phase {
 	case phaseBackingOff:
 		o.dial(ctx, o.after, nil)
+	case phaseDialing:
+		o.giveUp(errDialTimeout)
 	case phaseAnnouncing:
+		if o.ho.phase == handoverDraining {
+			o.timer.Reset(o.cfg.heartbeat) // the drain is bounded by its progress
+			return
+		}
 		o.cur.end(fmt.Errorf("notify: connected, but the subscriptions were not in place within %v", o.cfg.heartbeat))
 	}
 }

@@ -129,7 +129,7 @@ func newRig(t *testing.T) *rig {
 // dialOK answers the dial with a connection holding the set it was
 // dialed with, a and b.
 func (r *rig) dialOK(id string) error {
-	return r.o.dialed(r.ctx, dialResult{conn: newStubConn(id), topics: []string{"a", "b"}})
+	return r.o.dialed(r.ctx, dialResult{conn: newStubConn(id), topics: []string{"a", "b"}, release: func(error) {}})
 }
 
 // serving brings the owner to serving on connection id.
@@ -146,7 +146,11 @@ func (r *rig) events() []string {
 	for {
 		select {
 		case ev := <-r.out.ch:
-			kinds = append(kinds, fmt.Sprintf("%T", ev)[len("notify."):])
+			kind := fmt.Sprintf("%T", ev)[len("notify."):]
+			if c, ok := ev.(Connected); ok && c.Gap {
+				kind += "+gap"
+			}
+			kinds = append(kinds, kind)
 		default:
 			return kinds
 		}
@@ -188,20 +192,37 @@ func TestOwnerTransitions(t *testing.T) {
 			phase: phaseAnnouncing, chg: changeSending,
 		},
 		{
-			name:   "dialing + dial fails (503) -> backing off, Disconnected",
-			event:  func(r *rig) error { return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable)}) },
+			name: "dialing + dial fails (503) -> backing off, Disconnected",
+			event: func(r *rig) error {
+				return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), release: func(error) {}})
+			},
 			phase:  phaseBackingOff,
 			events: []string{"Disconnected"},
 		},
 		{
-			name:  "dialing + dial fails (permanent) -> Run ends",
-			event: func(r *rig) error { return r.o.dialed(r.ctx, dialResult{err: wire.ErrUnauthorized}) },
+			name: "dialing + dial fails (permanent) -> Run ends",
+			event: func(r *rig) error {
+				return r.o.dialed(r.ctx, dialResult{err: wire.ErrUnauthorized, release: func(error) {}})
+			},
 			phase: phaseDialing, err: true,
+		},
+		{
+			name: "dialing + deadline -> the dial is given up, then backing off, Disconnected",
+			event: func(r *rig) error {
+				r.o.deadline(r.ctx)
+				res := (<-r.o.results).(dialResult)
+				if !errors.Is(res.err, errDialTimeout) {
+					return fmt.Errorf("the dial ended with %v, want errDialTimeout", res.err)
+				}
+				return r.o.dialed(r.ctx, res)
+			},
+			phase:  phaseBackingOff,
+			events: []string{"Disconnected"},
 		},
 		{
 			name: "backing off + timer -> dialing",
 			setup: func(r *rig) {
-				_ = r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable)})
+				_ = r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), release: func(error) {}})
 				r.events()
 			},
 			event: func(r *rig) error { r.o.deadline(r.ctx); return nil },
@@ -262,16 +283,49 @@ func TestOwnerTransitions(t *testing.T) {
 			phase: phaseServing, ho: handoverQueued,
 		},
 		{
-			name:  "serving, handover dialing + dial ok -> serving on the new connection, old drains",
+			name:  "serving, handover dialing + dial ok -> announcing on the new connection while the old drains",
 			setup: func(r *rig) { r.serving("ch1"); r.o.planned(r.ctx) },
 			event: func(r *rig) error { return r.dialOK("ch2") },
-			phase: phaseServing, ho: handoverDraining, events: []string{"Connected"},
+			phase: phaseAnnouncing, ho: handoverDraining,
+		},
+		{
+			name: "announcing, handover draining + drained -> serving, Connected without a gap",
+			setup: func(r *rig) {
+				r.serving("ch1")
+				r.o.planned(r.ctx)
+				_ = r.dialOK("ch2")
+			},
+			event: func(r *rig) error { r.o.drained(drained{l: r.o.ho.old}); return nil },
+			phase: phaseServing, ho: handoverNone, events: []string{"Connected"},
+		},
+		{
+			name: "announcing, handover draining + drain failed -> serving, Connected with a gap",
+			setup: func(r *rig) {
+				r.serving("ch1")
+				r.o.planned(r.ctx)
+				_ = r.dialOK("ch2")
+			},
+			event: func(r *rig) error {
+				r.o.drained(drained{l: r.o.ho.old, err: ErrHeartbeatTimeout})
+				return nil
+			},
+			phase: phaseServing, ho: handoverNone, events: []string{"Connected+gap"},
+		},
+		{
+			name: "announcing, handover draining + deadline -> still announcing: the drain bounds itself",
+			setup: func(r *rig) {
+				r.serving("ch1")
+				r.o.planned(r.ctx)
+				_ = r.dialOK("ch2")
+			},
+			event: func(r *rig) error { r.o.deadline(r.ctx); return nil },
+			phase: phaseAnnouncing, ho: handoverDraining,
 		},
 		{
 			name:  "serving, handover dialing + dial fails -> serving, no handover",
 			setup: func(r *rig) { r.serving("ch1"); r.o.planned(r.ctx) },
 			event: func(r *rig) error {
-				return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable)})
+				return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), release: func(error) {}})
 			},
 			phase: phaseServing, ho: handoverNone,
 		},

@@ -93,6 +93,7 @@ func (o *owner) failed(err error, channel string, announced bool) error {
 	if o.ho.phase == handoverDialing {
 		if o.phase != phaseDialing {
 			o.to(phaseDialing, "the handover's dial is the reconnect")
+			o.timer.Reset(o.cfg.heartbeat)
 		}
 		return nil
 	}

@@ -65,17 +65,18 @@ func (c *Client) change(ctx context.Context, add, remove []string) error {
 	if err != nil {
 		return err
 	}
+	if len(remove) > 0 {
+		defer c.kickReshard()
+	}
 	var errs []error
-	for o, r := range reqs {
+	for _, r := range reqs {
 		select {
 		case err = <-r.done:
+			errs = append(errs, err)
 		case <-ctx.Done():
-			err = c.withdraw(o, r, ctx.Err())
+			c.withdraw(reqs)
+			return ctx.Err()
 		}
-		errs = append(errs, err)
-	}
-	if len(remove) > 0 {
-		c.kickReshard()
 	}
 	return errors.Join(errs...)
 }
@@ -120,21 +121,21 @@ func (r *request) answer(err error) {
 	}
 }
 
-// withdraw gives up r for its caller, unless its verdict came first: its
-// topics leave the placement now, in the order of other changes, and the
-// owner takes them out of its set when it reads the withdrawal.
-func (c *Client) withdraw(o *owner, r *request, cause error) error {
-	if !r.claim.CompareAndSwap(open, withdrawn) {
-		return <-r.done
-	}
+// withdraw undoes a call whose caller gave up, every part of it, even
+// those whose verdict came: its topics leave the placement now, in the
+// order of other changes, and each owner takes them out of its set, and
+// off the server, when it reads the withdrawal.
+func (c *Client) withdraw(reqs map[*owner]*request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.unrouteLocked(o, r.add)
-	c.rerouteLocked(o, r.remove)
-	w := newRequest(requestWithdraw)
-	w.withdrawn = r
-	o.inbox.put(w)
-	return cause
+	for o, r := range reqs {
+		r.claim.CompareAndSwap(open, withdrawn)
+		c.unrouteLocked(o, r.add)
+		c.rerouteLocked(o, r.remove)
+		w := newRequest(requestWithdraw)
+		w.withdrawn = r
+		o.inbox.put(w)
+	}
 }
 
 // inbox queues requests for an owner in the order they were routed.
