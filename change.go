@@ -70,6 +70,12 @@ func (o *owner) serve(reqs []*request) {
 			o.retire(r)
 		case requestChange:
 			o.apply(r)
+		case requestMove:
+			o.apply(r)
+			o.arrive(r.add)
+		case requestSettle:
+			o.settle(r.drained)
+			r.answer(nil)
 		}
 	}
 	o.send()
@@ -103,12 +109,16 @@ func (o *owner) apply(r *request) {
 // owner is about to stop.
 func (o *owner) retire(r *request) {
 	l := o.cur
-	if l == nil {
-		r.answer(nil)
+	if o.phase != phaseServing {
+		r.answer(errNotServing)
 		return
 	}
 	o.task(func() { r.answer(o.readToEnd(l)) })
 }
+
+// errNotServing is why a channel retired while it had no connection, or
+// none announced, could not be read to its end.
+var errNotServing = errors.New("notify: the channel had no connection to read to its end")
 
 // withdrawn takes back the change of a caller who gave up on it; its
 // placement was undone already.

@@ -26,8 +26,9 @@ type live struct {
 	// no handover answers: the next connection then follows at once.
 	announced bool
 	ctx       context.Context
-	cancel    context.CancelFunc      // ends its tasks
-	release   context.CancelCauseFunc // ends the context it was dialed with
+	cancel    context.CancelFunc        // ends its tasks
+	release   context.CancelCauseFunc   // ends the context it was dialed with
+	hold      *atomic.Pointer[holdback] // its owner's: events of arriving topics wait there
 
 	passing  atomic.Bool // the gate is open: the reader's fast path
 	mu       sync.Mutex
@@ -81,6 +82,9 @@ func (l *live) ended() error {
 // overflows ends the connection: its events are then covered by the next
 // one's gap.
 func (l *live) deliver(h host, out *outbox, n Notification) {
+	if hb := l.hold.Load(); hb != nil && hb.holds(n) {
+		return
+	}
 	if l.passing.Load() {
 		if !h.duplicate(l.gen, &n) {
 			out.push(n)

@@ -36,9 +36,10 @@ type owner struct {
 	out    *outbox
 	proto  wire.Protocol
 	inbox  inbox
-	spare  chan wire.Session      // a spare channel granted for a handover
-	connID atomic.Pointer[string] // the serving connection's id, for Stats
-	exited chan struct{}          // closed when run has returned
+	spare  chan wire.Session        // a spare channel granted for a handover
+	connID atomic.Pointer[string]   // the serving connection's id, for Stats
+	exited chan struct{}            // closed when run has returned
+	hold   atomic.Pointer[holdback] // events of topics arriving from a retiring channel
 
 	// The rest is run's alone.
 	phase    phase
@@ -50,7 +51,7 @@ type owner struct {
 	want     set                     // the desired set
 	held     set                     // the server's set on cur
 	cur      *live                   // the connection, from announcing on
-	connects int                     // connections that announced so far
+	connects int                     // connections made: after the first, events may have been missed
 	lostAt   time.Time               // when the last connection ended
 	failures int                     // attempts in a row that failed or ended early
 	after    wire.Class              // what ended the previous connection, for the next dial
@@ -305,8 +306,10 @@ func (o *owner) dialed(ctx context.Context, r dialResult) error {
 // is in place.
 func (o *owner) connect(r dialResult, ev Connected) {
 	l := newLive(r.conn, o.host.nextGen(), o.clk.Now(), max(o.cfg.eventBuffer, dedupWindow), r.release)
+	l.hold = &o.hold
 	o.task(func() { l.read(o.host, o.out) })
 	o.cur, o.held = l, setOf(r.topics)
+	o.connects++
 	o.reject(r.rejected)
 	o.pingedAt = time.Time{}
 	o.watch.Reset(o.cfg.heartbeat)
@@ -340,7 +343,6 @@ func (o *owner) announce() {
 	if ev.Reconnect {
 		o.host.reconnected()
 	}
-	o.connects++
 	if ev.Gap || !ev.Reconnect {
 		o.resync(l, ev.Topics)
 	}

@@ -90,6 +90,7 @@ type request struct {
 	done        chan error // the verdict, given once
 	claim       atomic.Int32
 	withdrawn   *request // for a withdrawal: the change withdrawn
+	drained     bool     // for a settle: the retiring channel was read to its end
 
 	// run's: what the change did to the set.
 	added, removed []string
@@ -101,6 +102,8 @@ const (
 	requestChange   requestKind = iota
 	requestWithdraw             // undo a change whose caller gave up
 	requestRetire               // read the connection to its end, then answer
+	requestMove                 // a change adding topics from a retiring channel: hold their events
+	requestSettle               // release the events held: the retiring channel is read to its end
 )
 
 // Claims of a request: the verdict is given, or the caller withdrew it.
@@ -380,15 +383,22 @@ func (c *Client) shrink(ctx context.Context) bool {
 	overlap := c.holdDedup()
 	defer c.releaseDedup(overlap)
 	retire := newRequest(requestRetire)
-	for _, r := range slices.Concat(moves, []*request{leave, retire}) {
+	drained := false
+	for _, r := range slices.Concat(slices.Collect(maps.Values(moves)), []*request{leave, retire}) {
 		if r == leave && !(last.inbox.put(leave) && last.inbox.put(retire)) {
 			break
 		}
 		select {
-		case <-r.done:
+		case err := <-r.done:
+			drained = r == retire && err == nil
 		case <-ctx.Done():
 			return false
 		}
+	}
+	for o := range moves {
+		settle := newRequest(requestSettle)
+		settle.drained = drained
+		o.inbox.put(settle)
 	}
 	c.mu.Lock()
 	c.owners = slices.DeleteFunc(c.owners, func(o *owner) bool { return o == last })
@@ -407,7 +417,7 @@ func (c *Client) shrink(ctx context.Context) bool {
 // planShrink routes the last owner's topics to the others if they have
 // room, and returns the last owner, the requests that add them elsewhere
 // (queued) and the one that removes them from it (not yet queued).
-func (c *Client) planShrink() (*owner, []*request, *request) {
+func (c *Client) planShrink() (*owner, map[*owner]*request, *request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	total := 0
@@ -438,18 +448,16 @@ func (c *Client) planShrink() (*owner, []*request, *request) {
 		c.unrouteLocked(last, []string{t})
 		c.rerouteLocked(o, []string{t})
 		if reqs[o] == nil {
-			reqs[o] = newRequest(requestChange)
+			reqs[o] = newRequest(requestMove)
 		}
 		reqs[o].add = append(reqs[o].add, t)
 	}
-	var moves []*request
 	for o, r := range reqs {
 		if !o.inbox.put(r) {
 			r.answer(ErrClosed)
 		}
-		moves = append(moves, r)
 	}
 	leave := newRequest(requestChange)
 	leave.remove = moving
-	return last, moves, leave
+	return last, reqs, leave
 }
