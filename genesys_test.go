@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/gcnotify/notify"
+	"github.com/gcnotify/notify/internal/clock"
 	"github.com/gcnotify/notify/notifytest"
 )
 
@@ -324,5 +325,39 @@ func TestRefusedChangeKeepsLiveTopics(t *testing.T) {
 	}
 	if got := srv.Subscriptions(c.ChannelID); !slices.Equal(got, append(slices.Clone(live), added)) {
 		t.Fatalf("server holds %v", got)
+	}
+}
+
+// A dial that hangs (here its subscription request) is given up after
+// the heartbeat timeout and reported, and the next one connects: the
+// channel never waits silently.
+func TestHungDialIsGivenUpAndReported(t *testing.T) {
+	var hang atomic.Bool
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	srv := newServer(t, notifytest.Config{HeartbeatInterval: -1, Authorize: func(string) bool {
+		if hang.Load() {
+			entered <- struct{}{}
+			<-release
+		}
+		return true
+	}})
+	clk := clock.NewFake(time.Now())
+	h := startSubscribed(t, genesysProtocol, srv, []string{"v2.users.u.presence"}, notify.WithClock(clk))
+	await[notify.Connected](h)
+	hang.Store(true)
+	srv.DropAll()
+	await[notify.Disconnected](h)
+	clk.Advance(time.Second) // the backoff: the next dial starts, and hangs
+	<-entered
+	hang.Store(false)
+	clk.Advance(5 * time.Second) // the heartbeat timeout
+	d := await[notify.Disconnected](h)
+	if d.Err == nil || !strings.Contains(d.Err.Error(), "connecting took longer than the heartbeat timeout") {
+		t.Fatalf("Disconnected = %+v, want the dial given up", d)
+	}
+	close(release)
+	clk.Advance(time.Second)
+	if c := await[notify.Connected](h); !c.Gap {
+		t.Fatalf("Connected = %+v, want a gap", c)
 	}
 }

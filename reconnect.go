@@ -84,21 +84,22 @@ func (o *owner) failed(err error, channel string, announced bool) error {
 		return fmt.Errorf("notify: giving up after %d attempts: %w", o.failures, err)
 	}
 	o.after = cl
-	if o.ho.phase == handoverDialing {
-		wait = 0 // the handover's dial becomes the reconnect
+	switch {
+	case o.ho.phase != handoverDialing:
+		o.to(phaseBackingOff, "retry in "+wait.String())
+		o.timer.Reset(wait)
+	case o.phase != phaseDialing:
+		wait = 0
+		o.to(phaseDialing, "the handover's dial is the reconnect")
+		o.timer.Reset(o.cfg.heartbeat)
+	default:
+		wait = 0
 	}
+	// Reported once the next step is set, so a reader of the event finds
+	// the timer armed.
 	o.log.Warn("notify: disconnected", "channel", channel, "err", err, "retry_in", wait)
 	o.cfg.trace.disconnected(channel, err, wait)
 	o.out.push(Disconnected{ChannelID: channel, Err: err, RetryIn: wait})
-	if o.ho.phase == handoverDialing {
-		if o.phase != phaseDialing {
-			o.to(phaseDialing, "the handover's dial is the reconnect")
-			o.timer.Reset(o.cfg.heartbeat)
-		}
-		return nil
-	}
-	o.to(phaseBackingOff, "retry in "+wait.String())
-	o.timer.Reset(wait)
 	return nil
 }
 
