@@ -341,6 +341,9 @@ func TestHungDialIsGivenUpAndReported(t *testing.T) {
 		}
 		return true
 	}})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the server closes
 	clk := clock.NewFake(time.Now())
 	h := startSubscribed(t, genesysProtocol, srv, []string{"v2.users.u.presence"}, notify.WithClock(clk))
 	await[notify.Connected](h)
@@ -355,7 +358,7 @@ func TestHungDialIsGivenUpAndReported(t *testing.T) {
 	if d.Err == nil || !strings.Contains(d.Err.Error(), "connecting took longer than the heartbeat timeout") {
 		t.Fatalf("Disconnected = %+v, want the dial given up", d)
 	}
-	close(release)
+	unblock()
 	clk.Advance(time.Second)
 	if c := await[notify.Connected](h); !c.Gap {
 		t.Fatalf("Connected = %+v, want a gap", c)
