@@ -363,6 +363,10 @@ func (o *owner) deadline(ctx context.Context) {
 		o.dial(ctx, o.after, nil)
 	case phaseDialing:
 		o.giveUp(errDialTimeout)
+	case phaseServing:
+		if o.ho.phase == handoverDialing {
+			o.giveUp(errDialTimeout)
+		}
 	case phaseAnnouncing:
 		if o.ho.phase == handoverDraining {
 			o.timer.Reset(o.cfg.heartbeat) // the drain is bounded by its progress

@@ -55,7 +55,9 @@ func (o *owner) lost(err error) error {
 	// Changes not yet confirmed are in the set, which the next
 	// connection subscribes: the same as a change while disconnected.
 	o.chg.answerAll(nil)
-	o.timer.Reset(never)
+	if o.ho.phase != handoverDialing {
+		o.timer.Reset(never) // else it bounds the dial, which becomes the reconnect
+	}
 	o.watch.Reset(never)
 	o.renew.Reset(never)
 	now := o.clk.Now()
@@ -91,7 +93,6 @@ func (o *owner) failed(err error, channel string, announced bool) error {
 	case o.phase != phaseDialing:
 		wait = 0
 		o.to(phaseDialing, "the handover's dial is the reconnect")
-		o.timer.Reset(o.cfg.heartbeat)
 	default:
 		wait = 0
 	}

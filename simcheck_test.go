@@ -286,7 +286,9 @@ func (r *simRun) checkBelieved() {
 
 // checkSilence checks that no socket and no owner waits silently.
 func (r *simRun) checkSilence() {
-	if dark := r.srv.dark(r.darkBound()); len(dark) > 0 {
+	// A channel in Stats has its Connected out, even if a stalled
+	// consumer has not read it yet.
+	if dark := r.srv.dark(r.darkBound(), r.c.Stats().Channels); len(dark) > 0 {
 		r.failf("dark", "no Connected and no report for more than %v: %s; Stats().State is %s",
 			r.darkBound(), strings.Join(dark, "; "), r.c.Stats().State)
 	}
@@ -366,8 +368,9 @@ func (s *simServer) inFlight(t string, ns []int) bool {
 // whose Connected has not come, of owners with no other socket that
 // delivers (as the old one of a handover does): those Dial returned, and
 // those of a dial still under way, on a channel that may well hold its
-// whole set already.
-func (s *simServer) dark(bound time.Duration) []string {
+// whole set already. The channels of out, whose Connected is out, are
+// not dark.
+func (s *simServer) dark(bound time.Duration, out []string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clk.Now()
@@ -379,7 +382,7 @@ func (s *simServer) dark(bound time.Duration) []string {
 	}
 	var dark []string
 	for _, c := range s.conns {
-		if !c.open() || c.announced || serving[c.proto] || now.Sub(c.opened) <= bound {
+		if !c.open() || c.announced || serving[c.proto] || now.Sub(c.opened) <= bound || slices.Contains(out, c.sess.id) && !c.handed.IsZero() {
 			continue
 		}
 		state := "Dial returned it"
