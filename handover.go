@@ -226,14 +226,15 @@ func (o *owner) endHandover() {
 	}
 }
 
-// takeSpare gives o a spare channel for a handover if the client holds
-// fewer than WithMaxChannels, with the session a handover left, if any,
-// so no channel beyond them is created; else it queues o, which later
-// gets one on o.spare.
+// takeSpare gives o a spare channel for a handover if one is free, with
+// the session a handover left, if any, so no channel beyond them is
+// created; else it queues o, which later gets one on o.spare. The spares
+// are the channels of WithMaxChannels that owners never take, so however
+// the set grows meanwhile, the client holds at most WithMaxChannels.
 func (c *Client) takeSpare(o *owner) (wire.Session, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.owners)+c.handovers < c.cfg.maxChannels {
+	if c.handovers < c.spares() {
 		c.handovers++
 		return c.leftSession(), true
 	}
@@ -242,6 +243,9 @@ func (c *Client) takeSpare(o *owner) (wire.Session, bool) {
 	}
 	return nil, false
 }
+
+// spares is how many channels handovers may hold at once.
+func (c *Client) spares() int { return c.cfg.maxChannels - c.maxOwners() }
 
 // leftSession takes the oldest session a handover left, or nil. The
 // caller holds c.mu.
@@ -263,7 +267,7 @@ func (c *Client) releaseSpare(left wire.Session) {
 	if left != nil && len(c.left) < c.cfg.maxChannels {
 		c.left = append(c.left, left)
 	}
-	for len(c.queued) > 0 && len(c.owners)+c.handovers < c.cfg.maxChannels {
+	for len(c.queued) > 0 && c.handovers < c.spares() {
 		o := c.queued[0]
 		c.queued = c.queued[1:]
 		c.handovers++

@@ -136,7 +136,13 @@ func (st *simStream) takeFound() []simViolation {
 }
 
 // rejected records that the server refused a topic: it leaves the set.
-func (r *simRun) rejected(t string) { delete(r.slots[simSlotOf(t)].believed, t) }
+// A Rejected that a stalled consumer reads late may be older than a
+// verdict that put its topic back: it takes out only a topic out of the set.
+func (r *simRun) rejected(t string) {
+	if !slices.Contains(r.c.Topics(), t) {
+		delete(r.slots[simSlotOf(t)].believed, t)
+	}
+}
 
 // check checks the invariants after a step.
 func (r *simRun) check() {

@@ -77,6 +77,10 @@ func (c *Client) change(ctx context.Context, add, remove []string) error {
 			c.withdraw(reqs)
 			return ctx.Err()
 		}
+		if errors.Is(err, ErrClosed) { // the client closed under the call
+			c.withdraw(reqs)
+			return ErrClosed
+		}
 	}
 	return errors.Join(errs...)
 }
