@@ -135,13 +135,42 @@ func (r *request) answer(err error) {
 func (c *Client) withdraw(reqs map[*owner]*request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var homeless []string // removals to undo whose owner was retired since
 	for o, r := range reqs {
 		r.claim.CompareAndSwap(open, withdrawn)
+		c.unrouteMoved(o, r.add)
 		c.unrouteLocked(o, r.add)
-		c.rerouteLocked(o, r.remove)
+		if o != c.retiring && slices.Contains(c.owners, o) {
+			c.rerouteLocked(o, r.remove)
+		} else {
+			homeless = append(homeless, r.remove...)
+		}
 		w := newRequest(requestWithdraw)
 		w.withdrawn = r
 		o.inbox.put(w)
+	}
+	if len(homeless) > 0 && !c.closed {
+		if _, err := c.routeLocked(homeless, nil); err != nil {
+			c.log.Warn("notify: topics of a withdrawn Unsubscribe could not be placed again", "topics", len(homeless), "err", err)
+		}
+	}
+}
+
+// unrouteMoved takes off the topics of added that a reshard moved from o
+// to another owner since: that owner gets a request to remove them. The
+// caller holds c.mu.
+func (c *Client) unrouteMoved(o *owner, added []string) {
+	moved := map[*owner][]string{}
+	for _, t := range added {
+		if to := c.where[t]; to != nil && to != o {
+			c.unrouteLocked(to, []string{t})
+			moved[to] = append(moved[to], t)
+		}
+	}
+	for to, topics := range moved {
+		r := newRequest(requestChange)
+		r.remove = topics
+		to.inbox.put(r)
 	}
 }
 
@@ -209,6 +238,11 @@ func (c *Client) route(add, remove []string) (map[*owner]*request, error) {
 	if c.closed {
 		return nil, ErrClosed
 	}
+	return c.routeLocked(add, remove)
+}
+
+// routeLocked is route; the caller holds c.mu.
+func (c *Client) routeLocked(add, remove []string) (map[*owner]*request, error) {
 	adds, remove, err := c.fresh(add, remove)
 	if err != nil {
 		return nil, err
