@@ -26,8 +26,10 @@ import (
 //	            │  ▼          ▼  └──────────┤ (a handover's connection)
 //	         backing off ◀────────────────── (lost, or not announced in time)
 //
-// Every phase may go to stopped. A handover (handover.go) and a
-// subscription change (subscriptions.go) are sub-machines of their own.
+// Every phase may go to stopped. A handover (handover.go), a subscription
+// change (change.go) and the connection's gate (live.go) are sub-machines
+// of their own; topics arriving from a retiring channel wait in a
+// holdback (move.go).
 type owner struct {
 	num    int
 	host   host
@@ -60,7 +62,7 @@ type owner struct {
 	pingedAt time.Time               // when the unanswered ping was sent; zero if none
 	chg      changes                 // the subscription change in flight
 	ho       handover                // the handover in progress
-	timer    clock.Timer             // the phase's deadline: the next dial, or the announcement's
+	timer    clock.Timer             // the phase's deadline: the next dial, a dial's, or the announcement's
 	watch    clock.Timer             // heartbeat
 	renew    clock.Timer             // renewal
 }
