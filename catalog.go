@@ -235,9 +235,6 @@ func (k *knownTopics) refuse(name string) string {
 // refusePart returns why the catalog refuses one topic (not the combined
 // form), or "".
 func (k *knownTopics) refusePart(name string) string {
-	if p, ok := topic.Placeholder(name); ok {
-		return p + " is a placeholder: put the id in its place"
-	}
 	t, ok := k.templates.Match(name)
 	if !ok {
 		return "not in the server's topic catalog; did you mean " + k.templates.Nearest(name) + "?"

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gcnotify/notify/internal/topic"
 	"github.com/gcnotify/notify/internal/wire"
 )
 
@@ -15,10 +16,14 @@ var Grammar = wire.Grammar{Check: CheckTopic, Weight: Weight}
 
 // CheckTopic checks a topic against the Genesys grammar: "v2." and
 // non-empty dot-separated segments, with at most one combined suffix
-// "?a&b".
+// "?a&b", and no placeholder copied from the documentation, such as
+// "{id}".
 func CheckTopic(t string) error {
 	if err := wire.CheckName(t); err != nil {
 		return err
+	}
+	if p, ok := topic.Placeholder(t); ok {
+		return wire.InvalidTopic(t, p+" is a placeholder: put the id in its place")
 	}
 	name, combined, isCombined := strings.Cut(t, "?")
 	if !strings.HasPrefix(name, "v2.") || slices.Contains(strings.Split(name, "."), "") || strings.Contains(name, "&") {
