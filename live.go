@@ -179,3 +179,45 @@ func (l *live) announcedClose() bool {
 func notification(e wire.Event) Notification {
 	return Notification{Topic: e.Topic, Version: e.Version, CorrelationID: e.CorrelationID, Body: e.Body, Received: e.Received}
 }
+
+// heartbeat watches cur: alive means a frame or pong since the ping, if
+// one was sent, else one within the timeout. Silent for the timeout, it
+// is pinged; silent half as long again, it is replaced. A late timer
+// cannot make a live socket dead.
+func (o *owner) heartbeat() {
+	l := o.cur
+	if l == nil {
+		return
+	}
+	hb := o.cfg.heartbeat
+	now := o.clk.Now()
+	seen := l.conn.Seen()
+	idle := now.Sub(seen)
+	switch {
+	case o.pingedAt.IsZero() && idle < hb, !o.pingedAt.IsZero() && !seen.Before(o.pingedAt):
+		o.pingedAt = time.Time{}
+		o.watch.Reset(max(hb-idle, 0))
+	case o.pingedAt.IsZero():
+		o.pingedAt = now
+		o.task(func() {
+			ctx, cancel := context.WithTimeout(l.ctx, hb/2)
+			defer cancel()
+			if err := l.conn.Drain(ctx); err != nil {
+				o.log.Debug("notify: ping failed", "channel", l.conn.ID(), "gen", l.gen, "err", err)
+			}
+		})
+		o.watch.Reset(hb / 2)
+	default:
+		l.end(fmt.Errorf("%w for %v", ErrHeartbeatTimeout, idle.Round(time.Millisecond)))
+	}
+}
+
+// scheduleRenewal sets the renewal timer from cur.
+func (o *owner) scheduleRenewal() {
+	at := o.cur.conn.RenewAt()
+	if at.IsZero() {
+		o.renew.Reset(never)
+		return
+	}
+	o.renew.Reset(max(at.Sub(o.clk.Now()), 0))
+}
