@@ -174,6 +174,14 @@ func (o *owner) send() {
 	})
 }
 
+// retryChange sends again a change that failed, once its wait is over.
+func (o *owner) retryChange() {
+	if o.chg.phase == changeBackingOff {
+		o.chg.phase = changeIdle
+		o.send()
+	}
+}
+
 // renewal keeps cur from expiring; a change under way renews it anyway.
 func (o *owner) renewal() {
 	l := o.cur

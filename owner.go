@@ -173,8 +173,7 @@ func (o *owner) run(ctx context.Context) error {
 		case s := <-o.spare:
 			o.granted(ctx, s)
 		case <-o.chg.retry.C():
-			o.chg.phase = changeIdle
-			o.send()
+			o.retryChange()
 		case <-o.watch.C():
 			o.heartbeat()
 		case <-o.renew.C():
