@@ -85,9 +85,10 @@ func (c *Client) change(ctx context.Context, add, remove []string) error {
 	return errors.Join(errs...)
 }
 
-// request is a change of an owner's set from Subscribe or Unsubscribe,
-// the withdrawal of one whose caller gave up, or the retirement of the
-// owner's connection.
+// request is what an owner's inbox carries: a change of its set from
+// Subscribe or Unsubscribe, the withdrawal of one whose caller gave up,
+// and, from the resharder, the retirement of its connection, topics moving
+// in from a retiring channel and the settling of that move.
 type request struct {
 	kind        requestKind
 	add, remove []string   // for a change: topics routed to or away from the owner
