@@ -275,8 +275,10 @@ func (o *owner) startDial(ctx context.Context, after wire.Class, reuse wire.Sess
 }
 
 // errDialTimeout gives up a dial that took longer than the heartbeat
-// timeout, so a hung request is reported and retried.
-var errDialTimeout = errors.New("notify: connecting took longer than the heartbeat timeout")
+// timeout, so a hung request is reported and retried. The next dial opens
+// a new session: the server may yet complete the abandoned connection,
+// which on a reused session would displace the next one.
+var errDialTimeout = wire.Classed(wire.FreshSession, errors.New("notify: connecting took longer than the heartbeat timeout"))
 
 // dialed takes a dial's result: the reconnect's while dialing, else the
 // handover's.
