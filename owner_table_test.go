@@ -214,7 +214,10 @@ func TestOwnerTransitions(t *testing.T) {
 				if !errors.Is(res.err, errDialTimeout) {
 					return fmt.Errorf("the dial ended with %v, want errDialTimeout", res.err)
 				}
-				return r.o.dialed(r.ctx, res)
+				if err := r.o.dialed(r.ctx, res); err != nil || r.o.after != wire.FreshSession {
+					return fmt.Errorf("dialed = %v; the next dial's class is %v, want a new session", err, r.o.after)
+				}
+				return nil
 			},
 			phase:  phaseBackingOff,
 			events: []string{"Disconnected"},
