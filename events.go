@@ -30,9 +30,13 @@ type Connected struct {
 	Reconnect bool
 	// Gap reports that events may have been missed since the previous
 	// connection: Genesys keeps nothing for a closed socket, so backfill
-	// over REST.
+	// over REST. A handover whose old socket could not be read to its end
+	// reports a gap too; so does a channel that topics moved to from one
+	// the client retired that could not be read to its end, with Topics
+	// the moved topics.
 	Gap bool
-	// Downtime is how long no connection was up; zero for the first.
+	// Downtime is how long no connection was up; zero for the first. For
+	// a handover with a gap, how long its old socket had been silent.
 	Downtime time.Duration
 	// Topics is the set this connection carries, sorted: the scope of the
 	// gap when Gap is set.
