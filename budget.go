@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gcnotify/notify/internal/clock"
@@ -46,7 +47,8 @@ type budget struct {
 	next  int         // once full, the slot of the oldest call
 	until time.Time   // end of the pause in force
 
-	trace *Trace // hook for waits; nil if none
+	trace   *Trace       // hook for waits; nil if none
+	waiting atomic.Int32 // calls in Wait
 }
 
 // newBudget returns a budget of perMinute calls in any rolling minute on
@@ -71,6 +73,8 @@ func (b *budget) Wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	select {
 	case b.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -122,6 +126,10 @@ func (b *budget) Wait(ctx context.Context) error {
 		}
 	}
 }
+
+// busy reports whether a call is waiting for its turn: REST calls are
+// paced, not hung.
+func (b *budget) busy() bool { return b.waiting.Load() > 0 }
 
 // Pause makes every call wait until d from now, as a 429's Retry-After
 // asks. A pause in force that ends later is kept; d <= 0 does nothing.

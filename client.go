@@ -258,4 +258,5 @@ func (c *Client) nextGen() uint64                { return c.gen.Add(1) }
 func (c *Client) failed(err error, at time.Time) { c.stats.failed(err, at) }
 func (c *Client) reconnected()                   { c.stats.reconnects.Add(1) }
 func (c *Client) invalidateToken()               { c.tokens.Invalidate() }
+func (c *Client) paced() bool                    { return c.budget.busy() }
 func (c *Client) logger() *slog.Logger           { return c.log }

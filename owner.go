@@ -116,6 +116,7 @@ type host interface {
 	failed(err error, at time.Time)
 	reconnected()
 	invalidateToken()
+	paced() bool // REST calls wait for the budget
 	logger() *slog.Logger
 }
 
@@ -351,6 +352,18 @@ func (o *owner) announce() {
 	}
 }
 
+// dialTimedOut gives up the dial out, unless REST calls wait for the
+// budget: then the dial is paced, not hung, and gets another timeout.
+func (o *owner) dialTimedOut() {
+	switch {
+	case o.phase == phaseServing && o.ho.phase != handoverDialing:
+	case o.host.paced():
+		o.timer.Reset(o.cfg.heartbeat)
+	default:
+		o.giveUp(errDialTimeout)
+	}
+}
+
 // serves records the id of the connection that serves, or nil, for Stats
 // and the trace.
 func (o *owner) serves(id *string) {
@@ -364,12 +377,8 @@ func (o *owner) deadline(ctx context.Context) {
 	switch o.phase {
 	case phaseBackingOff:
 		o.dial(ctx, o.after, nil)
-	case phaseDialing:
-		o.giveUp(errDialTimeout)
-	case phaseServing:
-		if o.ho.phase == handoverDialing {
-			o.giveUp(errDialTimeout)
-		}
+	case phaseDialing, phaseServing:
+		o.dialTimedOut()
 	case phaseAnnouncing:
 		if o.ho.phase == handoverDraining {
 			o.timer.Reset(o.cfg.heartbeat) // the drain is bounded by its progress

@@ -21,6 +21,7 @@ import (
 
 // stubHost is a client for one owner: spares are granted while spares > 0.
 type stubHost struct {
+	busy    bool // REST calls wait for the budget
 	spares  int
 	calls   []string
 	gen     uint64
@@ -50,6 +51,7 @@ func (h *stubHost) nextGen() uint64                      { h.gen++; return h.gen
 func (h *stubHost) failed(error, time.Time)              {}
 func (h *stubHost) reconnected()                         {}
 func (h *stubHost) invalidateToken()                     { h.invalid++ }
+func (h *stubHost) paced() bool                          { return h.busy }
 func (h *stubHost) logger() *slog.Logger                 { return slog.New(slog.DiscardHandler) }
 
 // Dial parks: the test answers dials by calling dialed.
@@ -221,6 +223,12 @@ func TestOwnerTransitions(t *testing.T) {
 			},
 			phase:  phaseBackingOff,
 			events: []string{"Disconnected"},
+		},
+		{
+			name:  "dialing + deadline while REST calls wait for the budget -> still dialing: paced, not hung",
+			setup: func(r *rig) { r.h.busy = true },
+			event: func(r *rig) error { r.o.deadline(r.ctx); return nil },
+			phase: phaseDialing,
 		},
 		{
 			name: "backing off + timer -> dialing",
