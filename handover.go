@@ -79,7 +79,7 @@ func (o *owner) granted(ctx context.Context, s wire.Session) {
 func (o *owner) dialHandover(ctx context.Context, s wire.Session) {
 	o.handoverTo(handoverDialing, "spare channel")
 	o.ho.overlap = o.host.holdDedup()
-	o.timer.Reset(o.cfg.heartbeat) // the dial's deadline, while cur serves
+	o.timer.Reset(o.dialTimeout()) // while cur serves
 	o.startDial(ctx, wire.FreshSession, s)
 }
 

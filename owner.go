@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -249,15 +250,20 @@ type dialResult struct {
 	topics   []string
 	rejected []wire.Rejection
 	err      error
-	release  context.CancelCauseFunc // ends the dial's context
+	ctx      context.Context         // the dial's, which ends with its connection
+	release  context.CancelCauseFunc // ends ctx
 }
 
 // dial opens a connection with the whole set while nothing serves.
 func (o *owner) dial(ctx context.Context, after wire.Class, reuse wire.Session) {
 	o.to(phaseDialing, "dial")
-	o.timer.Reset(o.cfg.heartbeat)
+	o.timer.Reset(o.dialTimeout())
 	o.startDial(ctx, after, reuse)
 }
+
+// dialTimeout bounds a dial: twice the heartbeat timeout, as a dial makes
+// up to three requests (a channel, its socket and the whole set).
+func (o *owner) dialTimeout() time.Duration { return 2 * o.cfg.heartbeat }
 
 // startDial runs a dial in a task; a handover's dial runs while cur
 // serves. The dial's context is the connection's: it ends when the dial
@@ -271,20 +277,26 @@ func (o *owner) startDial(ctx context.Context, after wire.Class, reuse wire.Sess
 		if err != nil && ctx.Err() == nil && context.Cause(dctx) != dctx.Err() {
 			err = context.Cause(dctx) // given up: say why
 		}
-		o.report(dialResult{conn, topics, rej, err, cancel})
+		o.report(dialResult{conn, topics, rej, err, dctx, cancel})
 	})
 }
 
-// errDialTimeout gives up a dial that took longer than the heartbeat
-// timeout, so a hung request is reported and retried. The next dial opens
+// errDialTimeout gives up a dial that took longer than its timeout
+// (dialTimeout), so a hung request is reported and retried. The next dial opens
 // a new session: the server may yet complete the abandoned connection,
 // which on a reused session would displace the next one.
-var errDialTimeout = wire.Classed(wire.FreshSession, errors.New("notify: connecting took longer than the heartbeat timeout"))
+var errDialTimeout = wire.Classed(wire.FreshSession, errors.New("notify: connecting took longer than twice the heartbeat timeout"))
 
 // dialed takes a dial's result: the reconnect's while dialing, else the
 // handover's.
 func (o *owner) dialed(ctx context.Context, r dialResult) error {
 	o.giveUp = nil
+	if r.err == nil && r.ctx.Err() != nil {
+		// Given up just as it succeeded: its connection ends with its
+		// context, so it is not used.
+		r.conn.Close()
+		r.err = cmp.Or(context.Cause(r.ctx), r.ctx.Err())
+	}
 	if r.err != nil {
 		r.release(nil)
 	}
@@ -358,7 +370,7 @@ func (o *owner) dialTimedOut() {
 	switch {
 	case o.phase == phaseServing && o.ho.phase != handoverDialing:
 	case o.host.paced():
-		o.timer.Reset(o.cfg.heartbeat)
+		o.timer.Reset(o.dialTimeout())
 	default:
 		o.giveUp(errDialTimeout)
 	}

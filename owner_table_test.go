@@ -131,7 +131,7 @@ func newRig(t *testing.T) *rig {
 // dialOK answers the dial with a connection holding the set it was
 // dialed with, a and b.
 func (r *rig) dialOK(id string) error {
-	return r.o.dialed(r.ctx, dialResult{conn: newStubConn(id), topics: []string{"a", "b"}, release: func(error) {}})
+	return r.o.dialed(r.ctx, dialResult{conn: newStubConn(id), topics: []string{"a", "b"}, ctx: context.Background(), release: func(error) {}})
 }
 
 // serving brings the owner to serving on connection id.
@@ -196,7 +196,7 @@ func TestOwnerTransitions(t *testing.T) {
 		{
 			name: "dialing + dial fails (503) -> backing off, Disconnected",
 			event: func(r *rig) error {
-				return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), release: func(error) {}})
+				return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), ctx: context.Background(), release: func(error) {}})
 			},
 			phase:  phaseBackingOff,
 			events: []string{"Disconnected"},
@@ -204,7 +204,7 @@ func TestOwnerTransitions(t *testing.T) {
 		{
 			name: "dialing + dial fails (permanent) -> Run ends",
 			event: func(r *rig) error {
-				return r.o.dialed(r.ctx, dialResult{err: wire.ErrUnauthorized, release: func(error) {}})
+				return r.o.dialed(r.ctx, dialResult{err: wire.ErrUnauthorized, ctx: context.Background(), release: func(error) {}})
 			},
 			phase: phaseDialing, err: true,
 		},
@@ -233,7 +233,7 @@ func TestOwnerTransitions(t *testing.T) {
 		{
 			name: "backing off + timer -> dialing",
 			setup: func(r *rig) {
-				_ = r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), release: func(error) {}})
+				_ = r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), ctx: context.Background(), release: func(error) {}})
 				r.events()
 			},
 			event: func(r *rig) error { r.o.deadline(r.ctx); return nil },
@@ -336,7 +336,7 @@ func TestOwnerTransitions(t *testing.T) {
 			name:  "serving, handover dialing + dial fails -> serving, no handover",
 			setup: func(r *rig) { r.serving("ch1"); r.o.planned(r.ctx) },
 			event: func(r *rig) error {
-				return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), release: func(error) {}})
+				return r.o.dialed(r.ctx, dialResult{err: httpErr(http.StatusServiceUnavailable), ctx: context.Background(), release: func(error) {}})
 			},
 			phase: phaseServing, ho: handoverNone,
 		},
