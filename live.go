@@ -11,9 +11,10 @@ import (
 	"github.com/gcnotify/notify/internal/wire"
 )
 
-// live is one connection of an owner: its reader and the gate that holds
-// the events it reads behind its Connected. The owner alone calls its
-// methods, except deliver and the reader's report.
+// live is one connection of an owner: its reader, the gate that holds the
+// events it reads behind its Connected, and (as owner methods at the end
+// of this file) its heartbeat watch and renewal schedule. The owner alone
+// calls its methods, except deliver and the reader's report.
 type live struct {
 	conn    wire.Conn
 	gen     uint64        // numbers connections across the client, for de-duplication
