@@ -164,8 +164,10 @@ func (r *simRun) check() {
 	}
 }
 
-// Bounds of the liveness checks.
-func (r *simRun) darkBound() time.Duration { return 2 * r.p.heartbeat }
+// Bounds of the liveness checks. A dial may take twice the heartbeat
+// timeout before it is given up, and its Connected one more before the
+// connection is.
+func (r *simRun) darkBound() time.Duration { return 3 * r.p.heartbeat }
 func (r *simRun) idleBound() time.Duration {
 	return r.p.backoffMax + simMaxRetryAt + simRESTTimeout + 2*r.p.latency
 }
