@@ -165,10 +165,16 @@ func (o *owner) run(ctx context.Context) error {
 		case <-o.inbox.wake:
 			o.serve(o.inbox.take())
 		case r := <-o.results:
+			if ctx.Err() != nil {
+				return nil // ended with Run, not a fault to report
+			}
 			err = o.result(ctx, r)
 		case <-o.timer.C():
 			o.deadline(ctx)
 		case <-ended:
+			if ctx.Err() != nil {
+				return nil // closed with Run's context, not lost
+			}
 			err = o.lost(o.cur.ended())
 		case <-closing:
 			o.planned(ctx)
