@@ -190,7 +190,10 @@ func WithMaxAttempts(n int) Option {
 // WithHeartbeatTimeout sets how long a socket may stay silent. Genesys sends
 // a heartbeat about every 30 seconds. A socket silent for d gets a ping; if
 // it is still silent d/2 later it is replaced, so a dead socket is gone
-// within 1.5×d. Default: 45s.
+// within 1.5×d. It also bounds connecting: a connection whose set is not in
+// place within d after it opens is replaced, and a dial that takes longer
+// than 2×d (not counting waits for WithRequestBudget) is given up and
+// reported. Default: 45s.
 func WithHeartbeatTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
