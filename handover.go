@@ -30,11 +30,12 @@ const (
 	handoverNone     handoverPhase = iota
 	handoverQueued                 // waits for a spare channel
 	handoverDialing                // a new session is dialed while cur serves
-	handoverDraining               // the new connection serves; old is read to its end
+	handoverSettling               // the new connection is up; its set is put in place while old serves
+	handoverDraining               // old is read to its end; then the new connection serves
 )
 
 func (p handoverPhase) String() string {
-	return [...]string{"none", "queued", "dialing", "draining"}[p]
+	return [...]string{"none", "queued", "dialing", "settling", "draining"}[p]
 }
 
 // errHandedOver ends a connection that a handover replaced.
@@ -102,12 +103,12 @@ func (o *owner) handedOver(r dialResult) error {
 	}
 	old := o.cur
 	o.log.Info("notify: handed over", "from", old.conn.ID(), "to", r.conn.ID())
-	// The new connection's events wait behind its Connected until the old
-	// one is read to its end, so they follow the old one's in order.
+	// The new connection's events wait behind its Connected until its set
+	// is in place and then the old one is read to its end, so they follow
+	// the old one's in order and none falls between the two.
 	o.ho.old = old
-	o.handoverTo(handoverDraining, "new connection up")
+	o.handoverTo(handoverSettling, "new connection up")
 	o.connect(r, Connected{ChannelID: r.conn.ID(), Reconnect: true})
-	o.drain(old)
 	return nil
 }
 
@@ -218,7 +219,7 @@ func (o *owner) endHandover() {
 			o.host.releaseSpare(s)
 		default:
 		}
-	case handoverDialing, handoverDraining:
+	case handoverDialing, handoverSettling, handoverDraining:
 		o.host.releaseSpare(ho.left)
 	}
 	if ho.phase != handoverNone {

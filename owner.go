@@ -350,6 +350,11 @@ func (o *owner) announce() {
 	if o.phase != phaseAnnouncing || o.chg.phase != changeIdle || len(o.chg.waiting) > 0 || o.ho.phase == handoverDraining {
 		return
 	}
+	if o.ho.phase == handoverSettling { // the set is in place: read old to its end first
+		o.handoverTo(handoverDraining, "set in place")
+		o.drain(o.ho.old)
+		return
+	}
 	l, ev := o.cur, o.pending
 	ev.Topics = o.held.sorted()
 	id := l.conn.ID()
