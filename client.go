@@ -109,9 +109,11 @@ func New(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 	c.api = &genesys.API{Base: cfg.apiBaseURL(), HTTP: cfg.httpClient, Tokens: c.tokens, Budget: c.budget, Clock: cfg.clock}
 	c.catalog = newCatalog(cfg, c.api, c.log)
 	cfg.trace.attach(c)
-	if sr, ok := c.newProtocol(0).(wire.StateReader); ok && cfg.snapshots {
-		c.reader = sr
-		c.out.onDropped = c.resyncDropped
+	if cfg.snapshots {
+		if sr, ok := c.newProtocol(0).(wire.StateReader); ok {
+			c.reader = sr
+			c.out.onDropped = c.resyncDropped
+		}
 	}
 	c.owners = []*owner{c.newOwner()}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())

@@ -289,10 +289,7 @@ func (c *Client) routeLocked(add, remove []string) (map[*owner]*request, error) 
 // fresh returns the topics of add not in the set, each once, and those
 // of remove, each once, after checking the limit. The caller holds c.mu.
 func (c *Client) fresh(add, remove []string) ([]string, []string, error) {
-	total := 0
-	for _, n := range c.load {
-		total += n
-	}
+	total := c.totalLoad()
 	seen := map[string]bool{}
 	var adds []string
 	grow := 0
@@ -386,6 +383,15 @@ func (c *Client) rerouteLocked(o *owner, topics []string) {
 	}
 }
 
+// totalLoad is the weight of the whole set. The caller holds c.mu.
+func (c *Client) totalLoad() int {
+	total := 0
+	for _, n := range c.load {
+		total += n
+	}
+	return total
+}
+
 // kickReshard asks the resharder to look for a channel to retire.
 func (c *Client) kickReshard() {
 	select {
@@ -459,10 +465,7 @@ func (c *Client) shrink(ctx context.Context) bool {
 func (c *Client) planShrink() (*owner, map[*owner]*request, *request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	total := 0
-	for _, n := range c.load {
-		total += n
-	}
+	total := c.totalLoad()
 	n := len(c.owners)
 	if c.run == nil || n <= max(1, (total+TopicsPerChannel-1)/TopicsPerChannel) {
 		return nil, nil, nil
